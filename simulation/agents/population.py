@@ -1,0 +1,189 @@
+"""Adopters: one population object of numpy arrays (not Mesa agents: 45-70x faster, see
+shared/engineering-notes.md). Each tick a fraction reconsider, draw a small consideration set shaped by
+popularity and recency (F4), score the models they see with a random-utility (logit) rule, and switch
+only when the gain beats their switching cost (F4, F14). Local/personal agents use open models only (F17).
+
+Adopters decide on the labs' state of this tick after release (synchronous update), so the vectorised
+step is exactly the per-adopter model, not an approximation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config.schema import Scenario
+
+NONE = -1  # adopter without a model
+
+
+@dataclass(frozen=True)
+class Market:
+    """What adopters see of the labs this tick: one entry per lab (length L)."""
+
+    available: np.ndarray  # bool: entered, alive and has released a model
+    is_open: np.ndarray  # bool
+    true_eci: np.ndarray  # released true capability
+    benchmark_eci: np.ndarray  # released benchmark score
+    log_price: np.ndarray  # ln(USD per million tokens)
+    bloc: np.ndarray  # int bloc index
+    recent: np.ndarray  # bool: released within world.recency_months
+    affinity: np.ndarray  # (S, L) extra utility by segment
+    banned_for_region: np.ndarray  # (R, L) bool: banned in that region (adopters there lose access if enforced)
+
+
+class AdopterPopulation:
+    """All adopters as arrays of length N. Segment-level parameters are indexed by ``segment``."""
+
+    def __init__(self, scenario: Scenario, n_labs: int, rng: np.random.Generator):
+        cfg = scenario.adopters
+        self.segment_names = list(cfg.segments)
+        self.region_names = list(cfg.regions)
+        self.bloc_names = list(scenario.blocs)
+        segs = list(cfg.segments.values())
+        regs = list(cfg.regions.values())
+        n = cfg.n
+        self.n = n
+        self.n_labs = n_labs
+        # Exact counts per segment and region (largest remainder), then shuffled: independent draws.
+        self.segment = rng.permutation(_counts_to_labels([s.adopter_share for s in segs], n)).astype(np.int16)
+        self.region = rng.permutation(_counts_to_labels([r.adopter_share for r in regs], n)).astype(np.int16)
+        seg = self.segment
+        # Usage: log-normal within a segment, scaled so each segment holds its usage share of the market.
+        sigma = np.array([s.usage_sigma for s in segs])[seg]
+        raw = rng.lognormal(-(sigma**2) / 2, sigma)
+        seg_totals = np.bincount(seg, weights=raw, minlength=len(segs))
+        shares = np.array([s.usage_share for s in segs])
+        self.base_usage_mtok = raw / seg_totals[seg] * shares[seg] * scenario.world.market_mtok_per_month
+        self.need0_eci = rng.normal(np.array([s.need_eci for s in segs])[seg], np.array([s.need_sd_eci for s in segs])[seg])
+        self.control = rng.normal(np.array([s.control_value for s in segs])[seg], np.array([s.control_sd for s in segs])[seg])
+        mean_switch = np.array([s.switching_cost for s in segs])[seg]
+        self.switching_cost = mean_switch * rng.exponential(1.0, n)
+        trust_mean = np.array(
+            [[r.trust_by_bloc.get(b, 0.0) for b in self.bloc_names] for r in regs]
+        )  # (R, B)
+        trust_sd = np.array([r.trust_sd for r in regs])[self.region]
+        self.trust = trust_mean[self.region] + rng.normal(0.0, 1.0, (n, len(self.bloc_names))) * trust_sd[:, None]
+        self.enforcement_draw = rng.random(n)  # adopter complies with a ban if draw < enforcement
+        self.choice = np.full(n, NONE, dtype=np.int32)
+        self.update_segment_parameters(scenario)
+        self.usage_mtok = self.base_usage_mtok.copy()
+        self.popularity = np.zeros((len(segs), n_labs))  # usage share per segment, last tick
+
+    def update_segment_parameters(self, scenario: Scenario) -> None:
+        """Re-read segment parameters that events may change (vectors of length S)."""
+        segs = list(scenario.adopters.segments.values())
+        pick = lambda attr: np.array([getattr(s, attr) for s in segs], dtype=float)  # noqa: E731
+        self.shortfall_w = pick("shortfall_weight")
+        self.surplus_w = pick("surplus_weight")
+        self.true_w = pick("true_capability_weight")
+        self.price_sens = pick("price_sensitivity")
+        self.need_growth = pick("need_growth_eci_per_month")
+        self.reconsider_rate = pick("reconsider_rate_per_month")
+        self.consider_k = pick("consideration_size").astype(int)
+        self.open_only = pick("open_only").astype(bool)
+        self.demanding = pick("demanding").astype(bool)
+        self.usage_growth = pick("usage_growth_per_year")
+
+    # -- the choice step -----------------------------------------------------------------------------
+    def allowed(self, idx: np.ndarray, market: Market, enforcement: float) -> np.ndarray:
+        """(len(idx), L) bool: the labs each adopter in ``idx`` can use at all."""
+        ok = np.broadcast_to(market.available, (len(idx), market.available.size)).copy()
+        ok &= ~(self.open_only[self.segment[idx]][:, None] & ~market.is_open[None, :])
+        banned = market.banned_for_region[self.region[idx]]  # (n, L)
+        complies = (self.enforcement_draw[idx] < enforcement)[:, None]
+        ok &= ~(banned & complies)
+        return ok
+
+    def choose(self, market: Market, tick: int, rng_voluntary: np.random.Generator,
+               rng_forced: np.random.Generator, world, enforcement: float) -> None:
+        """Reconsideration, consideration sets and logit choice for this tick (all vectorised).
+
+        Voluntary reconsideration uses one stream, forced re-choice (current model gone or banned) another,
+        so a scenario that kills a lab leaves everyone else's draws unchanged (common random numbers)."""
+        voluntary = rng_voluntary.random(self.n) < self.reconsider_rate[self.segment]
+        idx_vol = np.flatnonzero(voluntary)
+        self._decide(idx_vol, market, tick, rng_voluntary, world, enforcement)
+        current = self.choice
+        has = current != NONE
+        usable = np.zeros(self.n, dtype=bool)
+        if has.any():
+            rows = np.flatnonzero(has)
+            usable[rows] = self.allowed(rows, market, enforcement)[np.arange(rows.size), current[rows]]
+        forced = np.flatnonzero(~usable)
+        self._decide(forced, market, tick, rng_forced, world, enforcement)
+        self.usage_mtok = self.base_usage_mtok * self.usage_growth[self.segment] ** (tick / 12)
+
+    def _decide(self, idx: np.ndarray, market: Market, tick: int, rng: np.random.Generator, world,
+                enforcement: float) -> None:
+        if idx.size == 0:
+            return
+        n, n_labs = idx.size, market.available.size
+        seg = self.segment[idx]
+        allowed = self.allowed(idx, market, enforcement)
+        # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) (F4).
+        pop = np.maximum(self.popularity[seg], world.popularity_floor) ** world.popularity_exponent
+        weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :]
+        score = weight + rng.gumbel(size=(n, n_labs))
+        score[~allowed] = -np.inf
+        k = np.minimum(self.consider_k[seg], n_labs)
+        ranked = -np.sort(-score, axis=1)  # descending per row (L is small)
+        threshold = ranked[np.arange(n), k - 1]
+        considered = (score >= threshold[:, None]) & allowed
+        cur = self.choice[idx]
+        has_cur = cur != NONE
+        cur_ok = np.zeros(n, dtype=bool)
+        cur_ok[has_cur] = allowed[np.flatnonzero(has_cur), cur[has_cur]]
+        considered[np.flatnonzero(cur_ok), cur[cur_ok]] = True
+        # Utility (F3, F8, F12, F14): perceived capability against need, price, control, trust, affinity.
+        utility = self.utility(idx, market, tick) + rng.gumbel(size=(n, n_labs))
+        utility[~considered] = -np.inf
+        best = np.argmax(utility, axis=1)
+        best_u = utility[np.arange(n), best]
+        new = np.where(np.isfinite(best_u), best, NONE)
+        if cur_ok.any():
+            rows = np.flatnonzero(cur_ok)
+            gain = best_u[rows] - utility[rows, cur[rows]]
+            stay = gain <= self.switching_cost[idx[rows]]
+            new[rows[stay]] = cur[rows[stay]]
+        self.choice[idx] = new
+
+    def utility(self, idx: np.ndarray, market: Market, tick: int) -> np.ndarray:
+        """Deterministic utility (n, L) of each lab's released model for adopters ``idx``."""
+        seg = self.segment[idx]
+        tw = self.true_w[seg][:, None]
+        perceived = tw * market.true_eci[None, :] + (1 - tw) * market.benchmark_eci[None, :]
+        need = self.need0_eci[idx] + self.need_growth[seg] * tick
+        d = perceived - need[:, None]
+        u = self.shortfall_w[seg][:, None] * np.minimum(d, 0.0) + self.surplus_w[seg][:, None] * np.maximum(d, 0.0)
+        u -= self.price_sens[seg][:, None] * market.log_price[None, :]
+        u += self.control[idx][:, None] * market.is_open[None, :]
+        u += self.trust[idx][:, market.bloc]
+        u += market.affinity[seg]
+        return u
+
+    # -- aggregates --------------------------------------------------------------------------------------
+    def tally(self) -> tuple[np.ndarray, np.ndarray]:
+        """(users, usage) arrays of shape (S, R, L+1): last lab column counts adopters without a model."""
+        n_s, n_r, n_l = len(self.segment_names), len(self.region_names), self.n_labs + 1
+        lab = np.where(self.choice == NONE, self.n_labs, self.choice)
+        key = (self.segment.astype(np.int64) * n_r + self.region) * n_l + lab
+        users = np.bincount(key, minlength=n_s * n_r * n_l).reshape(n_s, n_r, n_l)
+        usage = np.bincount(key, weights=self.usage_mtok, minlength=n_s * n_r * n_l).reshape(n_s, n_r, n_l)
+        return users, usage
+
+    def update_popularity(self, usage: np.ndarray) -> None:
+        by_seg = usage[:, :, : self.n_labs].sum(axis=1)  # (S, L)
+        totals = by_seg.sum(axis=1, keepdims=True)
+        self.popularity = np.divide(by_seg, totals, out=np.zeros_like(by_seg), where=totals > 0)
+
+
+def _counts_to_labels(shares: list[float], n: int) -> np.ndarray:
+    """Labels 0..k-1 with counts proportional to ``shares`` (largest remainder), in order."""
+    shares_arr = np.asarray(shares, dtype=float)
+    exact = shares_arr / shares_arr.sum() * n
+    counts = np.floor(exact).astype(int)
+    remainder = n - counts.sum()
+    counts[np.argsort(-(exact - counts), kind="stable")[:remainder]] += 1
+    return np.repeat(np.arange(len(shares)), counts)

@@ -1,0 +1,479 @@
+"""Typed, frozen scenario schema (pydantic v2).
+
+A scenario file is parsed into :class:`Scenario` once, at the edge (see ``loader.py``); the model never
+reads raw dicts. Every numeric field carries its unit in its name or description; ``docs/scenarios.md``
+is generated from these descriptions. Claim numbers (F1-F19) refer to ``shared/domain.md``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from .base import Frozen, _year_month, add_months, months_between
+from .distributions import Distribution
+
+
+class LabConfig(Frozen):
+    """One AI lab (a Mesa agent). ``initial_*`` fields are initial state; the rest are parameters that
+    dated events may change."""
+
+    bloc: str = Field(description="Origin bloc of the lab (a key of `blocs`), e.g. us, china, eu, other.")
+    release_policy: Literal["open", "closed"] = Field(
+        description="`open`: releases open weights (priced at inference cost, little revenue, F14/F19); "
+        "`closed`: sells API access at its own price."
+    )
+    enters: str | None = Field(
+        default=None,
+        description="Month (YYYY-MM) the lab starts operating; before it the lab does not exist. "
+        "Empty: it exists from the start.",
+    )
+    initial_capability_eci: float = Field(
+        ge=0,
+        description="True capability of the lab's latest released model at the start, in ECI points "
+        "(Epoch Capabilities Index scale).",
+    )
+    benchmark_focus_eci: float = Field(
+        default=0.0,
+        ge=-20,
+        le=30,
+        description="Benchmark score minus true capability, in ECI points ('benchmaxing', F3).",
+    )
+    initial_compute_flop_per_month: float = Field(
+        gt=0, description="Sustained training compute capacity at the start, FLOP per month (F2)."
+    )
+    compute_spend_usd_per_month: float = Field(
+        ge=0, description="Planned spend on new compute capacity at the start, USD per month (F2, F7)."
+    )
+    spend_growth_per_year: float = Field(
+        default=2.0,
+        gt=0,
+        le=10,
+        description="Yearly multiplier of the planned compute spend (Epoch: frontier training cost ~2.4x a year).",
+    )
+    staff_usd_per_month: float = Field(ge=0, description="Staff and other running costs, USD per month.")
+    initial_cash_usd: float = Field(ge=0, description="Cash at the start, USD.")
+    subsidy_usd_per_month: float = Field(
+        default=0.0,
+        ge=0,
+        description="Guaranteed patron funding (parent company, state or consortium budget), USD per month (F12, F19).",
+    )
+    subsidy_growth_per_year: float = Field(
+        default=1.0, gt=0, le=10, description="Yearly multiplier of the patron subsidy (a parent's AI capex growth)."
+    )
+    fundraise_probability_per_month: float = Field(
+        default=0.15,
+        ge=0,
+        le=1,
+        description="Chance per month of closing a round when raising, for a lab at the frontier with "
+        "flat adoption and a bloc capital multiplier of 1 (F7).",
+    )
+    training_efficiency: float = Field(
+        default=1.0,
+        gt=0,
+        le=1000,
+        description="Multiplier on physical compute giving effective compute (F15, F18); DeepSeek-like labs > 1.",
+    )
+    algo_progress_eci_per_month: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="Own algorithmic progress, ECI points per month at full research funding.",
+    )
+    distillation_ability: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Fraction of the world distillation efficacy this lab achieves when distilling from "
+        "the best closed API it can reach (F5).",
+    )
+    release_cadence_months: int = Field(
+        default=5, ge=1, le=24, description="Months between model releases (F1: about 4-6)."
+    )
+    release_offset_months: int = Field(
+        default=0,
+        ge=0,
+        le=24,
+        description="Months from the start (or from entry) to the lab's first release in the run.",
+    )
+    price_usd_per_mtok: float = Field(
+        default=5.0,
+        gt=0,
+        description="Closed labs: API price, USD per million tokens. Open labs are priced at "
+        "`world.open_inference_price_usd_per_mtok` instead (F14).",
+    )
+    segment_affinity: dict[str, float] = Field(
+        default_factory=dict,
+        description="Extra utility for adopters of the named segments (utility units), e.g. sovereign "
+        "adopters preferring a consortium's models (F12).",
+    )
+    ban_response: Literal["close", "stop_open_releases"] = Field(
+        default="stop_open_releases",
+        description="What the lab does when an open-weight ban binds it: turn closed, or stop releasing "
+        "open models above the threshold (F9).",
+    )
+
+
+class BlocConfig(Frozen):
+    """An origin bloc of labs (us, china, eu, other)."""
+
+    capital_multiplier: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description="Scales the chance and size of fundraising for the bloc's labs (F7): 0.2 is a sharp squeeze.",
+    )
+    compute_price_multiplier: float = Field(
+        default=1.0,
+        gt=0,
+        le=100,
+        description="Multiplier on the world compute price for the bloc's labs (export controls, F15).",
+    )
+    distillation_access: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Fraction of distillation efficacy the bloc's labs keep (API access; a crackdown lowers it, F5).",
+    )
+
+
+class RegionConfig(Frozen):
+    """A region adopters live in (us, china, eu, rest_of_world)."""
+
+    adopter_share: float = Field(gt=0, le=1, description="Fraction of adopters in this region.")
+    trust_by_bloc: dict[str, float] = Field(
+        default_factory=dict,
+        description="Utility added to models from each origin bloc for adopters here (utility units; "
+        "missing blocs: 0). Negative values express distrust (F12, F13).",
+    )
+    trust_sd: float = Field(
+        default=0.3, ge=0, le=5, description="Spread of individual trust around the regional value (utility units)."
+    )
+
+
+class SegmentConfig(Frozen):
+    """An adopter segment (knowledge workers, enterprise automation, sovereign, local agents, developers)."""
+
+    adopter_share: float = Field(gt=0, le=1, description="Fraction of adopters in this segment.")
+    usage_share: float = Field(
+        gt=0, le=1, description="Fraction of all token usage that comes from this segment at the start."
+    )
+    usage_sigma: float = Field(
+        default=1.0, ge=0, le=4, description="Log-normal spread of usage volume across adopters in the segment."
+    )
+    need_eci: float = Field(
+        description="Mean capability the segment needs to be 'good enough' at the start, ECI points (F14)."
+    )
+    need_sd_eci: float = Field(default=3.0, ge=0, description="Spread of need across adopters, ECI points.")
+    need_growth_eci_per_month: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="How fast needs rise, ECI points per month: knowledge workers keep bringing new problems (F8).",
+    )
+    true_capability_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Weight of true capability (vs benchmark score) in what adopters perceive; 1 for "
+        "robustness-sensitive knowledge work (F3, F8).",
+    )
+    shortfall_weight: float = Field(
+        default=0.6, ge=0, le=10, description="Utility lost per ECI point of capability below need."
+    )
+    surplus_weight: float = Field(
+        default=0.05, ge=0, le=10, description="Utility gained per ECI point of capability above need."
+    )
+    price_sensitivity: float = Field(
+        default=0.5, ge=0, le=10, description="Utility lost per unit of ln(price in USD per million tokens) (F14)."
+    )
+    control_value: float = Field(
+        default=0.0,
+        ge=-5,
+        le=10,
+        description="Mean utility of being able to self-host (open weights) (F12, F14).",
+    )
+    control_sd: float = Field(default=0.5, ge=0, le=5, description="Spread of control value, utility units.")
+    switching_cost: float = Field(
+        default=0.5,
+        ge=0,
+        le=20,
+        description="Mean utility gain needed before an adopter leaves its current model (F4, F14).",
+    )
+    reconsider_rate_per_month: float = Field(
+        default=0.1, ge=0, le=1, description="Chance per month that an adopter looks at alternatives (F4)."
+    )
+    consideration_size: int = Field(
+        default=3, ge=1, le=50, description="How many models a reconsidering adopter looks at besides its own (F4)."
+    )
+    open_only: bool = Field(
+        default=False, description="Adopters can use only open-weight models (local/personal agents, F17)."
+    )
+    demanding: bool = Field(
+        default=False,
+        description="Usage here feeds closed labs' online RL (coding agents, knowledge work, F6).",
+    )
+    usage_growth_per_year: float = Field(
+        default=2.0, gt=0, le=20, description="Yearly multiplier of each adopter's token usage."
+    )
+
+
+class BanPolicy(Frozen):
+    """An open-weight ban in one jurisdiction (F9)."""
+
+    active: bool = Field(default=False, description="Whether the ban is in force.")
+    jurisdiction: str = Field(default="us", description="Bloc whose labs it binds and region whose adopters it covers.")
+    threshold_flop: float = Field(
+        default=1e26, gt=0, description="Training compute above which releasing open weights is banned, FLOP."
+    )
+    enforcement: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="Fraction of the jurisdiction's adopters who lose access to banned (foreign open) models.",
+    )
+
+
+class PolicyConfig(Frozen):
+    ban: BanPolicy = Field(default_factory=BanPolicy)
+
+
+class WorldConfig(Frozen):
+    """World-wide technical and economic parameters."""
+
+    eci_per_decade_compute: float = Field(
+        default=6.0,
+        gt=0,
+        le=50,
+        description="ECI points gained per 10x effective training compute (log-linear scaling, F2).",
+    )
+    run_months: float = Field(
+        default=4.0, gt=0, le=24, description="Months of capacity one frontier training run uses (sets run FLOP)."
+    )
+    training_lag_months: int = Field(
+        default=3,
+        ge=0,
+        le=12,
+        description="Months between the internal capability a release is trained on and the release (F7).",
+    )
+    compute_price_usd_per_flop_month: float = Field(
+        default=5e-17,
+        gt=0,
+        description="Capital cost of 1 FLOP/month of sustained capacity at the start, USD.",
+    )
+    compute_price_decline_per_year: float = Field(
+        default=0.3, ge=0, lt=1, description="Fractional fall per year of the compute price (hardware progress)."
+    )
+    compute_depreciation_per_month: float = Field(
+        default=1 / 36, ge=0, le=1, description="Fraction of capacity retired per month (about 3-year life)."
+    )
+    runway_comfort_months: float = Field(
+        default=18.0,
+        gt=0,
+        le=120,
+        description="Runway above which a lab buys all the compute it planned; below, purchases scale down (F7).",
+    )
+    min_spend_fraction: float = Field(
+        default=0.1, ge=0, le=1, description="Least fraction of planned compute a lab with a short runway buys."
+    )
+    research_funding_floor: float = Field(
+        default=0.3,
+        ge=0,
+        le=1,
+        description="Fraction of own algorithmic progress kept when a lab buys the least compute.",
+    )
+    spillover_rate_per_month: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Fraction of a know-how gap to a published (open) lab closed per month (F16).",
+    )
+    closed_source_spillover: float = Field(
+        default=0.2,
+        ge=0,
+        le=1,
+        description="Spill-over from closed labs relative to open ones (closed labs publish less).",
+    )
+    same_bloc_spillover: float = Field(
+        default=2.0, ge=1, le=10, description="Multiplier on spill-over between labs of one bloc (F16)."
+    )
+    distillation_efficacy: float = Field(
+        default=0.08,
+        ge=0,
+        le=1,
+        description="Fraction of the gap to the teacher model closed per month by a lab with ability 1 (F5).",
+    )
+    distillation_halflife_months: float = Field(
+        default=30.0,
+        gt=0,
+        description="Months over which distillation efficacy halves as RL post-training dominates (F5).",
+    )
+    rl_gain_eci_per_month: float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="Online-RL gain, ECI points per month, for a closed lab holding all demanding usage (F6).",
+    )
+    open_inference_price_usd_per_mtok: float = Field(
+        default=0.6, gt=0, description="Price adopters pay to run open models (inference cost), USD per million tokens."
+    )
+    open_revenue_fraction: float = Field(
+        default=0.03,
+        ge=0,
+        le=1,
+        description="Fraction of open-model spend an open lab captures (hosting, services, F19).",
+    )
+    closed_gross_margin: float = Field(
+        default=0.5, ge=0, le=1, description="Closed labs' revenue left after serving costs."
+    )
+    market_mtok_per_month: float = Field(
+        default=4e8,
+        gt=0,
+        description="World token usage at the start, millions of tokens per month; split across adopters.",
+    )
+    fundraise_trigger_months: float = Field(
+        default=24.0, gt=0, le=240, description="Labs raise when their runway falls below this, months."
+    )
+    round_months_of_burn: float = Field(
+        default=24.0, gt=0, le=240, description="Size of a round at full attractiveness, in months of gross burn."
+    )
+    proximity_scale_eci: float = Field(
+        default=8.0,
+        gt=0,
+        description="Benchmark distance to the frontier (ECI points) that cuts investor appetite by e (F7).",
+    )
+    momentum_weight: float = Field(
+        default=1.0, ge=0, le=10, description="Weight of 6-month usage growth in investor appetite."
+    )
+    popularity_exponent: float = Field(
+        default=1.0, ge=0, le=5, description="Exponent on usage share in the odds of being considered (F4)."
+    )
+    popularity_floor: float = Field(
+        default=0.01,
+        gt=0,
+        le=1,
+        description="Usage share every available model counts as having when drawing consideration sets.",
+    )
+    recency_boost: float = Field(
+        default=2.0,
+        ge=1,
+        le=100,
+        description="Odds multiplier of being considered for a model released within `recency_months`.",
+    )
+    recency_months: int = Field(default=2, ge=0, le=24, description="How long a release counts as new.")
+
+
+class PrehistoryPoint(Frozen):
+    date: str = Field(description="Month, YYYY-MM, before the start.")
+    closed_eci: float = Field(description="Best closed model's benchmark score then, ECI points.")
+    open_eci: float = Field(description="Best open model's benchmark score then, ECI points.")
+
+    _date = field_validator("date", mode="before")(_year_month)
+
+
+class Prehistory(Frozen):
+    """Frontier history before the start, so gaps in months are defined from tick 0 (F1)."""
+
+    closed_focus_eci: float = Field(
+        default=0.0, description="Closed frontier's benchmark focus, subtracted to get true capability."
+    )
+    open_focus_eci: float = Field(
+        default=0.0, description="Open frontier's benchmark focus, subtracted to get true capability."
+    )
+    points: list[PrehistoryPoint] = Field(default_factory=list)
+
+
+class AdoptersConfig(Frozen):
+    n: int = Field(default=10_000, ge=10, le=10_000_000, description="Number of simulated adopters.")
+    burn_in_months: int = Field(
+        default=12,
+        ge=0,
+        le=120,
+        description="Months of adopter choices at the start state before tick 0, so the run starts from "
+        "settled, popularity-shaped adoption (F4).",
+    )
+    segments: dict[str, SegmentConfig]
+    regions: dict[str, RegionConfig]
+
+
+class Event(Frozen):
+    """From month `at` on, set the parameters named by dotted paths."""
+
+    at: str = Field(description="Month (YYYY-MM) from which the change applies.")
+    set: dict[str, Any] = Field(description="Dotted parameter path -> new value, e.g. blocs.china.capital_multiplier.")
+    note: str = Field(default="", description="Plain-words description, shown in plots and reports.")
+
+    _at = field_validator("at", mode="before")(_year_month)
+
+
+class Scenario(Frozen):
+    """A complete, resolved scenario."""
+
+    name: str = Field(description="Short identifier used in output folder names.")
+    description: str = Field(default="", description="One line: what the scenario represents.")
+    start: str = Field(default="2025-01", description="First simulated month, YYYY-MM.")
+    months: int = Field(default=48, ge=1, le=600, description="Number of monthly ticks.")
+    seed: int = Field(default=1, ge=0, description="Root seed; replicate seeds are spawned from it.")
+    replicates: int = Field(default=20, ge=1, le=10_000, description="Replicates per run.")
+    world: WorldConfig = Field(default_factory=WorldConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    blocs: dict[str, BlocConfig]
+    labs: dict[str, LabConfig]
+    adopters: AdoptersConfig
+    prehistory: Prehistory = Field(default_factory=Prehistory)
+    events: list[Event] = Field(default_factory=list)
+    uncertain: dict[str, Distribution] = Field(
+        default_factory=dict,
+        description="Dotted parameter path -> distribution drawn once per replicate. Written inline in a "
+        "file (a mapping with a `dist` key in place of a number), the loader moves it here.",
+    )
+
+    _start = field_validator("start", mode="before")(_year_month)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Scenario:
+        problems = []
+        for lab_name, lab in self.labs.items():
+            if lab.bloc not in self.blocs:
+                problems.append(f"labs.{lab_name}.bloc: unknown bloc {lab.bloc!r} (blocs: {sorted(self.blocs)})")
+            for seg in lab.segment_affinity:
+                if seg not in self.adopters.segments:
+                    problems.append(f"labs.{lab_name}.segment_affinity: unknown segment {seg!r}")
+            if lab.enters is not None:
+                _year_month(lab.enters)
+                if months_between(self.start, lab.enters) >= self.months:
+                    pass  # allowed: a lab that enters after the horizon simply never appears
+        for region_name, region in self.adopters.regions.items():
+            for bloc in region.trust_by_bloc:
+                if bloc not in self.blocs:
+                    problems.append(f"adopters.regions.{region_name}.trust_by_bloc: unknown bloc {bloc!r}")
+        if self.policy.ban.jurisdiction not in self.blocs:
+            problems.append(f"policy.ban.jurisdiction: unknown bloc {self.policy.ban.jurisdiction!r}")
+        for label, parts in (("segments", self.adopters.segments), ("regions", self.adopters.regions)):
+            total = sum(p.adopter_share for p in parts.values())
+            if abs(total - 1) > 1e-6:
+                problems.append(f"adopters.{label}: adopter_share values sum to {total:.4g}, expected 1")
+        usage_total = sum(s.usage_share for s in self.adopters.segments.values())
+        if abs(usage_total - 1) > 1e-6:
+            problems.append(f"adopters.segments: usage_share values sum to {usage_total:.4g}, expected 1")
+        if not any(lab.release_policy == "closed" for lab in self.labs.values()):
+            problems.append("labs: at least one closed lab is needed to define the frontier gap")
+        if not any(lab.release_policy == "open" for lab in self.labs.values()):
+            problems.append("labs: at least one open lab is needed to define the frontier gap")
+        for i, event in enumerate(self.events):
+            offset = months_between(self.start, event.at)
+            if not 0 <= offset < self.months:
+                problems.append(
+                    f"events[{i}].at: {event.at} is outside the horizon {self.start}..{add_months(self.start, self.months - 1)}"
+                )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # -- convenience -------------------------------------------------------------------------------
+    def month_index(self, year_month: str) -> int:
+        return months_between(self.start, year_month)
+
+    def date_of(self, tick: int) -> str:
+        return add_months(self.start, tick)

@@ -1,0 +1,243 @@
+"""Metrics: pure functions of the model state, one row of numbers per tick.
+
+The capability gap in months (F1) is how long ago the closed frontier's released capability first reached
+the open frontier's current one, by linear interpolation between months over a history that starts in the
+scenario's ``prehistory``. Gaps are reported on true capability and on benchmark scores (F3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .config.base import months_between
+
+if TYPE_CHECKING:
+    from .config import Scenario
+    from .model import EcosystemModel
+
+
+# -- gap arithmetic --------------------------------------------------------------------------------------
+
+
+def months_since_reached(ticks: np.ndarray, series: np.ndarray, level: float, now: float) -> float:
+    """Months between ``now`` and the first time the running maximum of ``series`` reached ``level``.
+
+    ``ticks`` are increasing month indices. Linear interpolation between months; if the series already
+    stood at ``level`` at its first point, the answer is a lower bound (``now - ticks[0]``)."""
+    frontier = np.maximum.accumulate(series)
+    hit = np.flatnonzero(frontier >= level)
+    if hit.size == 0:
+        return 0.0
+    i = int(hit[0])
+    if i == 0:
+        return float(now - ticks[0])
+    lo, hi = frontier[i - 1], frontier[i]
+    frac = (level - lo) / (hi - lo) if hi > lo else 1.0
+    return float(now - (ticks[i - 1] + frac * (ticks[i] - ticks[i - 1])))
+
+
+def gap_months(ticks: np.ndarray, closed: np.ndarray, open_: np.ndarray) -> float:
+    """Gap at the last tick: months ago the closed frontier reached the open frontier's current level.
+    Negative when open leads: minus the months ago the open frontier reached the closed one's level."""
+    now = ticks[-1]
+    closed_best = float(np.max(closed))
+    if open_[-1] <= closed_best:
+        return months_since_reached(ticks, closed, float(open_[-1]), now)
+    return -months_since_reached(ticks, open_, closed_best, now)
+
+
+def hhi(shares: np.ndarray) -> float:
+    """Herfindahl-Hirschman index of shares that sum to 1 (0..1; 1 is a monopoly)."""
+    total = shares.sum()
+    if total <= 0:
+        return 0.0
+    s = shares / total
+    return float(np.sum(s * s))
+
+
+def share(part: float, whole: float) -> float:
+    return float(part / whole) if whole > 0 else 0.0
+
+
+@dataclass
+class FrontierHistory:
+    """Monthly closed and open frontiers (released capability), true and benchmark, from the prehistory on."""
+
+    ticks: list[float] = field(default_factory=list)
+    closed_true: list[float] = field(default_factory=list)
+    open_true: list[float] = field(default_factory=list)
+    closed_bench: list[float] = field(default_factory=list)
+    open_bench: list[float] = field(default_factory=list)
+
+    @classmethod
+    def from_prehistory(cls, scenario: Scenario) -> FrontierHistory:
+        """Monthly points interpolated from the scenario's prehistory (benchmark ECI; true = minus focus)."""
+        hist = cls()
+        pre = scenario.prehistory
+        if not pre.points:
+            return hist
+        months = np.array([months_between(scenario.start, p.date) for p in pre.points], dtype=float)
+        order = np.argsort(months)
+        months = months[order]
+        closed = np.array([p.closed_eci for p in pre.points])[order]
+        open_ = np.array([p.open_eci for p in pre.points])[order]
+        grid = np.arange(months[0], min(months[-1], -1) + 1)
+        grid = grid[grid < 0]
+        for t in grid:
+            c, o = float(np.interp(t, months, closed)), float(np.interp(t, months, open_))
+            hist._add(t, c - pre.closed_focus_eci, o - pre.open_focus_eci, c, o)
+        return hist
+
+    def _add(self, tick: float, closed_true: float, open_true: float, closed_bench: float, open_bench: float) -> None:
+        self.ticks.append(tick)
+        self.closed_true.append(closed_true)
+        self.open_true.append(open_true)
+        self.closed_bench.append(closed_bench)
+        self.open_bench.append(open_bench)
+
+    def append(self, model: EcosystemModel) -> None:
+        """Add the current tick's frontiers: best released model among active closed / open labs."""
+        closed = [lab for lab in model.lab_list if lab.active and not lab.is_open]
+        open_ = [lab for lab in model.lab_list if lab.active and lab.is_open]
+        best = lambda labs, attr, prev: max((getattr(lab, attr) for lab in labs), default=prev)  # noqa: E731
+        prev = lambda series: series[-1] if series else -np.inf  # noqa: E731
+        self._add(
+            float(model.tick),
+            best(closed, "capability_true_eci", prev(self.closed_true)),
+            best(open_, "capability_true_eci", -np.inf),
+            best(closed, "capability_benchmark_eci", prev(self.closed_bench)),
+            best(open_, "capability_benchmark_eci", -np.inf),
+        )
+
+    def gaps(self) -> dict[str, float]:
+        t = np.asarray(self.ticks)
+        ct, ot = np.asarray(self.closed_true), np.asarray(self.open_true)
+        cb, ob = np.asarray(self.closed_bench), np.asarray(self.open_bench)
+        closed_true_now, closed_bench_now = float(np.max(ct)), float(np.max(cb))
+        return {
+            "closed_frontier_true_eci": closed_true_now,
+            "open_frontier_true_eci": float(ot[-1]),
+            "closed_frontier_benchmark_eci": closed_bench_now,
+            "open_frontier_benchmark_eci": float(ob[-1]),
+            "gap_months_true": gap_months(t, ct, ot),
+            "gap_months_benchmark": gap_months(t, cb, ob),
+            "gap_points_true": closed_true_now - float(ot[-1]),
+            "gap_points_benchmark": closed_bench_now - float(ob[-1]),
+        }
+
+
+# -- the per-tick row ------------------------------------------------------------------------------------
+
+
+def market_shares(
+    users: np.ndarray,
+    usage: np.ndarray,
+    is_open: np.ndarray,
+    lab_bloc: np.ndarray,
+    price: np.ndarray,
+    segment_names: list[str],
+    region_names: list[str],
+    bloc_names: list[str],
+) -> dict[str, float]:
+    """Adoption shares from (S, R, L+1) tallies of users and usage (last column: no model).
+
+    Shares are of adopters (or usage) that use some model."""
+    users, usage = users[:, :, :-1], usage[:, :, :-1]
+    lab_usage = usage.sum(axis=(0, 1))
+    lab_users = users.sum(axis=(0, 1))
+    spend = lab_usage * price
+    total_usage, total_users = lab_usage.sum(), lab_users.sum()
+    out: dict[str, float] = {
+        "open_share_users": share(lab_users[is_open].sum(), total_users),
+        "open_share_usage": share(lab_usage[is_open].sum(), total_usage),
+        "open_share_spend": share(spend[is_open].sum(), spend.sum()),
+        "total_usage_mtok": float(total_usage),
+        "total_spend_usd": float(spend.sum()),
+    }
+    seg_usage = usage.sum(axis=1)  # (S, L)
+    for s, name in enumerate(segment_names):
+        out[f"open_share_usage_{name}"] = share(seg_usage[s, is_open].sum(), seg_usage[s].sum())
+    reg_usage = usage.sum(axis=0)  # (R, L)
+    for r, name in enumerate(region_names):
+        out[f"open_share_usage_region_{name}"] = share(reg_usage[r, is_open].sum(), reg_usage[r].sum())
+    open_usage = lab_usage[is_open].sum()
+    for b, name in enumerate(bloc_names):
+        of_bloc = lab_bloc == b
+        out[f"usage_share_origin_{name}"] = share(lab_usage[of_bloc].sum(), total_usage)
+        out[f"open_usage_share_origin_{name}"] = share(lab_usage[of_bloc & is_open].sum(), open_usage)
+        for r, region in enumerate(region_names):
+            out[f"region_{region}_open_share_from_{name}"] = share(
+                reg_usage[r, of_bloc & is_open].sum(), reg_usage[r].sum()
+            )
+    open_lab_usage = lab_usage[is_open]
+    out["top_open_share_of_open_usage"] = share(open_lab_usage.max(), open_usage) if open_lab_usage.size else 0.0
+    out["hhi_usage"] = hhi(lab_usage)
+    out["hhi_open_usage"] = hhi(open_lab_usage) if open_lab_usage.size else 0.0
+    closed_usage = lab_usage[~is_open]
+    closed_total = closed_usage.sum()
+    out["closed_providers_over_5pct"] = float(np.sum(closed_usage > 0.05 * closed_total)) if closed_total > 0 else 0.0
+    return out
+
+
+def compute(model: EcosystemModel) -> dict[str, Any]:
+    """All model-level metrics for the current tick, as one flat dict of numbers (plus the date)."""
+    labs = model.lab_list
+    is_open = np.array([lab.is_open for lab in labs])
+    lab_bloc = np.array([model.bloc_index[lab.bloc] for lab in labs])
+    price = np.array([lab.price_usd_per_mtok() for lab in labs])
+    row: dict[str, Any] = {"tick": model.tick, "date": model.date}
+    row.update(model.history.gaps())
+    row.update(
+        market_shares(
+            model.users, model.usage, is_open, lab_bloc, price,
+            model.segment_names, model.region_names, model.bloc_names,
+        )
+    )
+    active = model.lab_active_mask()
+    for b, name in enumerate(model.bloc_names):
+        row[f"labs_alive_{name}"] = int(np.sum(active & (lab_bloc == b)))
+    row["labs_alive_open"] = int(np.sum(active & is_open))
+    row["labs_alive_closed"] = int(np.sum(active & ~is_open))
+    return row
+
+
+def lab_reporters(segment_names: list[str]) -> dict[str, Any]:
+    """DataCollector agent reporters: the per-lab time series (units in the names)."""
+    reporters: dict[str, Any] = {
+        "lab": "name",
+        "bloc": "bloc",
+        "open": "is_open",
+        "alive": "active",
+        "capability_true_eci": "capability_true_eci",
+        "capability_benchmark_eci": "capability_benchmark_eci",
+        "internal_capability_eci": "internal_capability_eci",
+        "compute_flop_per_month": "compute_flop_per_month",
+        "training_flop": "training_flop",
+        "cash_usd": "cash_usd",
+        "runway_months": "runway_months",
+        "revenue_usd": "revenue_usd",
+        "raised_usd": "raised_usd",
+        "compute_spend_usd": "compute_spend_usd",
+        "users": "users",
+        "usage_mtok": "usage_mtok",
+        "price_usd_per_mtok": _LabPrice(),
+    }
+    for s, name in enumerate(segment_names):
+        reporters[f"users_{name}"] = _LabSegmentUsers(s)
+    return reporters
+
+
+class _LabPrice:
+    def __call__(self, lab: Any) -> float:
+        return lab.price_usd_per_mtok()
+
+
+class _LabSegmentUsers:
+    def __init__(self, s: int):
+        self.s = s
+
+    def __call__(self, lab: Any) -> int:
+        return int(lab.users_by_segment[self.s])

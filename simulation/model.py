@@ -1,0 +1,220 @@
+"""The Mesa model of the open-weight vs closed AI ecosystem: the monthly tick as a short list of phases.
+
+No I/O here. The model is a plain ``mesa.Model`` whose parameters are keyword arguments with defaults, so
+``mesa.batch_run`` and Mesa's visualisation work on it: ``EcosystemModel(scenario="baseline", seed=3,
+labs__deepseek__training_efficiency=2.0)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+
+from . import metrics
+from .agents import AdopterPopulation, Lab, Market
+from .config import Scenario, load_scenario, months_between, with_changes
+
+# Purposes of the per-tick random streams (common random numbers across scenarios).
+STREAM_POPULATION, STREAM_FINANCE, STREAM_VOLUNTARY, STREAM_FORCED = range(4)
+
+
+class EcosystemModel(mesa.Model):
+    """Labs (Mesa agents) compete for a population of adopters, one tick per month.
+
+    Tick 0 is the scenario's start month (initial state); each ``step()`` advances one month.
+
+    Args:
+        scenario: a :class:`Scenario`, a path to a YAML file, or a shipped scenario's name.
+        seed: integer seed for the model's generator; default: the scenario's ``seed``.
+        n_adopters: overrides ``adopters.n``.
+        overrides: dotted parameter path -> value, applied before the run.
+        rng: accepted for ``mesa.batch_run``; used as the seed when ``seed`` is not given.
+        **params: more overrides with ``__`` for dots, e.g. ``blocs__china__capital_multiplier=0.3``.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | Path = "baseline",
+        seed: int | None = None,
+        n_adopters: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
+        rng: int | None = None,
+        **params: Any,
+    ):
+        changes = dict(overrides or {})
+        changes.update({k.replace("__", "."): v for k, v in params.items()})
+        if n_adopters is not None:
+            changes["adopters.n"] = int(n_adopters)
+        base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        self.params: Scenario = with_changes(base, changes) if changes else base
+        seed = seed if seed is not None else (rng if rng is not None else self.params.seed)
+        super().__init__(rng=int(seed))
+        self.seed_used = int(seed)
+        self._stream_entropy = int(self.rng.integers(2**63))
+        p = self.params
+        self.bloc_names = list(p.blocs)
+        self.bloc_index = {b: i for i, b in enumerate(self.bloc_names)}
+        self.lab_names = list(p.labs)
+        self.region_names = list(p.adopters.regions)
+        self.segment_names = list(p.adopters.segments)
+        self._events = self._schedule_events()
+        self._apply_events_at(0)
+        self.finance_draws = np.zeros(len(self.lab_names))
+        for i, name in enumerate(self.lab_names):
+            Lab(self, name, i)
+        self.labs = self.agents_by_type[Lab]
+        self.lab_list: list[Lab] = sorted(self.labs, key=lambda lab: lab.index)
+        self.population = AdopterPopulation(p, len(self.lab_list), self.stream(STREAM_POPULATION))
+        self.history = metrics.FrontierHistory.from_prehistory(p)
+        self.frontier_benchmark_eci = float(self.lab_vector("capability_benchmark_eci")[self.lab_active_mask()].max())
+        self.burn_in()
+        self.record()
+
+    # -- the tick ------------------------------------------------------------------------------------
+    def step(self) -> None:
+        self._apply_events_at(self.tick)  # dated scenario changes
+        self.labs.do("enter")
+        self.finance_draws = self.stream(STREAM_FINANCE).random(len(self.lab_list))
+        self.labs.do("finance")  # F7, F19
+        self.labs.do("buy_compute")  # F2, F15
+        self.train_labs()  # F2, F5, F6, F16
+        self.labs.do("release")  # F1, F3, F9
+        self.market_step()  # F4, F8, F12-F14, F17
+        self.record()
+
+    @property
+    def tick(self) -> int:
+        """Months since the start; the state after ``step()`` number k is tick k."""
+        return self.steps
+
+    @property
+    def date(self) -> str:
+        return self.params.date_of(self.tick)
+
+    # -- randomness -------------------------------------------------------------------------------------
+    def stream(self, purpose: int, tick: int | None = None) -> np.random.Generator:
+        """An independent generator for (tick, purpose), derived from the model's generator at start-up,
+        so a draw's value does not depend on how many draws other phases or earlier ticks made."""
+        tick = self.tick if tick is None else tick
+        return np.random.default_rng([self._stream_entropy, tick + 1_000, purpose])
+
+    # -- events -------------------------------------------------------------------------------------------
+    def _schedule_events(self) -> dict[int, list[dict[str, Any]]]:
+        schedule: dict[int, list[dict[str, Any]]] = {}
+        for event in self.params.events:
+            schedule.setdefault(months_between(self.params.start, event.at), []).append(dict(event.set))
+        return schedule
+
+    def _apply_events_at(self, tick: int) -> None:
+        for changes in self._events.get(tick, []):
+            self.params = with_changes(self.params, changes)
+            if tick > 0:
+                self.population.update_segment_parameters(self.params)
+                for lab in self.lab_list:
+                    lab.is_open = lab.cfg.release_policy == "open" if any(
+                        k.endswith(f"{lab.name}.release_policy") for k in changes
+                    ) else lab.is_open
+
+    # -- labs ------------------------------------------------------------------------------------------
+    def lab_vector(self, attr: str) -> np.ndarray:
+        return np.array([getattr(lab, attr) for lab in self.lab_list], dtype=float)
+
+    def lab_active_mask(self) -> np.ndarray:
+        return np.array([lab.active for lab in self.lab_list], dtype=bool)
+
+    def compute_price_usd_per_flop_month(self, bloc: str) -> float:
+        """World price, falling with hardware progress, times the bloc's export-control multiplier (F15)."""
+        world = self.params.world
+        decline = (1 - world.compute_price_decline_per_year) ** (self.tick / 12)
+        return world.compute_price_usd_per_flop_month * decline * self.params.blocs[bloc].compute_price_multiplier
+
+    def train_labs(self) -> None:
+        """All labs train on the same snapshot of each other's know-how (synchronous spill-over)."""
+        know_how = self.lab_vector("know_how_eci")
+        is_open = np.array([lab.is_open for lab in self.lab_list])
+        blocs = np.array([self.bloc_index[lab.bloc] for lab in self.lab_list])
+        closed_active = [lab.capability_true_eci for lab in self.lab_list if lab.active and not lab.is_open]
+        teacher = max(closed_active) if closed_active else -np.inf
+        self.labs.do("train", know_how, is_open, blocs, teacher)
+
+    # -- adopters -------------------------------------------------------------------------------------
+    def market(self) -> Market:
+        """What adopters see this tick."""
+        p = self.params
+        labs = self.lab_list
+        is_open = np.array([lab.is_open for lab in labs])
+        ban = p.policy.ban
+        banned = np.zeros((len(self.region_names), len(labs)), dtype=bool)
+        if ban.active and ban.jurisdiction in self.region_names:
+            over = np.array([lab.released_training_flop > ban.threshold_flop for lab in labs])
+            banned[self.region_names.index(ban.jurisdiction)] = is_open & over
+        affinity = np.array(
+            [[lab.cfg.segment_affinity.get(s, 0.0) for lab in labs] for s in self.segment_names]
+        ).reshape(len(self.segment_names), len(labs))
+        return Market(
+            available=self.lab_active_mask(),
+            is_open=is_open,
+            true_eci=self.lab_vector("capability_true_eci"),
+            benchmark_eci=self.lab_vector("capability_benchmark_eci"),
+            log_price=np.log([lab.price_usd_per_mtok() for lab in labs]),
+            bloc=np.array([self.bloc_index[lab.bloc] for lab in labs]),
+            recent=np.array([self.tick - lab.last_release_tick < p.world.recency_months for lab in labs]),
+            affinity=affinity,
+            banned_for_region=banned,
+        )
+
+    def market_step(self, tick: int | None = None) -> None:
+        """Adopters reconsider and choose; labs learn their users, usage and demanding share."""
+        tick = self.tick if tick is None else tick
+        self.population.choose(
+            self.market(),
+            self.tick,
+            self.stream(STREAM_VOLUNTARY, tick),
+            self.stream(STREAM_FORCED, tick),
+            self.params.world,
+            self.params.policy.ban.enforcement if self.params.policy.ban.active else 0.0,
+        )
+        users, usage = self.population.tally()
+        self.population.update_popularity(usage)
+        self.users, self.usage = users, usage
+        demanding = self.population.demanding
+        demanding_usage = usage[demanding, :, :-1].sum(axis=(0, 1))
+        total_demanding = demanding_usage.sum()
+        for lab in self.lab_list:
+            j = lab.index
+            lab.users = int(users[:, :, j].sum())
+            lab.usage_mtok = float(usage[:, :, j].sum())
+            lab.users_by_segment = users[:, :, j].sum(axis=1)
+            lab.demanding_usage_share = float(demanding_usage[j] / total_demanding) if total_demanding > 0 else 0.0
+            lab.record_usage()
+
+    def burn_in(self) -> None:
+        """Settle the market at the start state for ``adopters.burn_in_months`` months of choices, so
+        tick 0 starts from sticky, popularity-shaped adoption rather than from nobody using anything."""
+        for k in range(self.params.adopters.burn_in_months, 0, -1):
+            self.market_step(tick=-k)
+
+    # -- metrics ------------------------------------------------------------------------------------------
+    def record(self) -> None:
+        """Update frontier history and per-tick metrics (``self.current``)."""
+        self.history.append(self)
+        active = self.lab_active_mask()
+        bench = self.lab_vector("capability_benchmark_eci")
+        self.frontier_benchmark_eci = float(bench[active].max()) if active.any() else 0.0
+        self.current = metrics.compute(self)
+        if not hasattr(self, "datacollector"):
+            self.datacollector = mesa.DataCollector(
+                model_reporters={k: partial(_metric, key=k) for k in self.current},
+                agent_reporters=metrics.lab_reporters(self.segment_names),
+            )
+        self.datacollector.collect(self)
+
+
+def _metric(model: EcosystemModel, key: str) -> Any:
+    """DataCollector reporter: one key of ``model.current`` (a partial, so Mesa passes the model)."""
+    return model.current[key]
