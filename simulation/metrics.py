@@ -91,7 +91,9 @@ class FrontierHistory:
             hist._add(t, c - pre.closed_focus_eci, o - pre.open_focus_eci, c, o)
         return hist
 
-    def _add(self, tick: float, closed_true: float, open_true: float, closed_bench: float, open_bench: float) -> None:
+    def _add(
+        self, tick: float, closed_true: float, open_true: float, closed_bench: float, open_bench: float
+    ) -> None:
         self.ticks.append(tick)
         self.closed_true.append(closed_true)
         self.open_true.append(open_true)
@@ -173,12 +175,16 @@ def market_shares(
                 reg_usage[r, of_bloc & is_open].sum(), reg_usage[r].sum()
             )
     open_lab_usage = lab_usage[is_open]
-    out["top_open_share_of_open_usage"] = share(open_lab_usage.max(), open_usage) if open_lab_usage.size else 0.0
+    out["top_open_share_of_open_usage"] = (
+        share(open_lab_usage.max(), open_usage) if open_lab_usage.size else 0.0
+    )
     out["hhi_usage"] = hhi(lab_usage)
     out["hhi_open_usage"] = hhi(open_lab_usage) if open_lab_usage.size else 0.0
     closed_usage = lab_usage[~is_open]
     closed_total = closed_usage.sum()
-    out["closed_providers_over_5pct"] = float(np.sum(closed_usage > 0.05 * closed_total)) if closed_total > 0 else 0.0
+    out["closed_providers_over_5pct"] = (
+        float(np.sum(closed_usage > 0.05 * closed_total)) if closed_total > 0 else 0.0
+    )
     return out
 
 
@@ -192,8 +198,14 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
     row.update(model.history.gaps())
     row.update(
         market_shares(
-            model.users, model.usage, is_open, lab_bloc, price,
-            model.segment_names, model.region_names, model.bloc_names,
+            model.users,
+            model.usage,
+            is_open,
+            lab_bloc,
+            price,
+            model.segment_names,
+            model.region_names,
+            model.bloc_names,
         )
     )
     active = model.lab_active_mask()

@@ -71,7 +71,9 @@ class EcosystemModel(mesa.Model):
         self.lab_list: list[Lab] = sorted(self.labs, key=lambda lab: lab.index)
         self.population = AdopterPopulation(p, len(self.lab_list), self.stream(STREAM_POPULATION))
         self.history = metrics.FrontierHistory.from_prehistory(p)
-        self.frontier_benchmark_eci = float(self.lab_vector("capability_benchmark_eci")[self.lab_active_mask()].max())
+        self.frontier_benchmark_eci = float(
+            self.lab_vector("capability_benchmark_eci")[self.lab_active_mask()].max()
+        )
         self.burn_in()
         self.record()
 
@@ -116,9 +118,11 @@ class EcosystemModel(mesa.Model):
             if tick > 0:
                 self.population.update_segment_parameters(self.params)
                 for lab in self.lab_list:
-                    lab.is_open = lab.cfg.release_policy == "open" if any(
-                        k.endswith(f"{lab.name}.release_policy") for k in changes
-                    ) else lab.is_open
+                    lab.is_open = (
+                        lab.cfg.release_policy == "open"
+                        if any(k.endswith(f"{lab.name}.release_policy") for k in changes)
+                        else lab.is_open
+                    )
 
     # -- labs ------------------------------------------------------------------------------------------
     def lab_vector(self, attr: str) -> np.ndarray:
@@ -131,7 +135,11 @@ class EcosystemModel(mesa.Model):
         """World price, falling with hardware progress, times the bloc's export-control multiplier (F15)."""
         world = self.params.world
         decline = (1 - world.compute_price_decline_per_year) ** (self.tick / 12)
-        return world.compute_price_usd_per_flop_month * decline * self.params.blocs[bloc].compute_price_multiplier
+        return (
+            world.compute_price_usd_per_flop_month
+            * decline
+            * self.params.blocs[bloc].compute_price_multiplier
+        )
 
     def train_labs(self) -> None:
         """All labs train on the same snapshot of each other's know-how (synchronous spill-over)."""
@@ -190,7 +198,9 @@ class EcosystemModel(mesa.Model):
             lab.users = int(users[:, :, j].sum())
             lab.usage_mtok = float(usage[:, :, j].sum())
             lab.users_by_segment = users[:, :, j].sum(axis=1)
-            lab.demanding_usage_share = float(demanding_usage[j] / total_demanding) if total_demanding > 0 else 0.0
+            lab.demanding_usage_share = (
+                float(demanding_usage[j] / total_demanding) if total_demanding > 0 else 0.0
+            )
             lab.record_usage()
 
     def burn_in(self) -> None:

@@ -46,7 +46,9 @@ class Lab(mesa.Agent):
         # -- compute and capability
         self.compute_flop_per_month = cfg.initial_compute_flop_per_month
         growth = self.expected_growth_eci_per_month()
-        months_since_snapshot = world.training_lag_months + max(0, cfg.release_cadence_months - cfg.release_offset_months)
+        months_since_snapshot = world.training_lag_months + max(
+            0, cfg.release_cadence_months - cfg.release_offset_months
+        )
         internal0 = cfg.initial_capability_eci + growth * months_since_snapshot
         self.know_how_eci = internal0 - self.compute_term_eci()
         self.internal_capability_eci = internal0
@@ -96,14 +98,18 @@ class Lab(mesa.Agent):
         world = self.model.params.world
         cfg = self.cfg
         capacity_growth = cfg.spend_growth_per_year / (1 - world.compute_price_decline_per_year)
-        return cfg.algo_progress_eci_per_month + world.eci_per_decade_compute * math.log10(capacity_growth) / 12
+        return (
+            cfg.algo_progress_eci_per_month + world.eci_per_decade_compute * math.log10(capacity_growth) / 12
+        )
 
     # -- phase 0: entry ----------------------------------------------------------------------------
     def enter(self) -> None:
         if not self.entered and self.model.tick >= self.entry_tick:
             self.entered = True
             self.alive = True
-            self.last_release_tick = self.model.tick - self.cfg.release_cadence_months + self.cfg.release_offset_months
+            self.last_release_tick = (
+                self.model.tick - self.cfg.release_cadence_months + self.cfg.release_offset_months
+            )
 
     # -- phase 1: finance (F7, F19) ------------------------------------------------------------------
     def finance(self) -> None:
@@ -217,7 +223,9 @@ class Lab(mesa.Agent):
         """Sum over labs j of rate * openness_j * bloc factor * max(0, A_j - A_self) (F16)."""
         world = self.model.params.world
         weights = np.where(is_open, 1.0, world.closed_source_spillover) * world.spillover_rate_per_month
-        weights = weights * np.where(blocs == self.model.bloc_index[self.bloc], world.same_bloc_spillover, 1.0)
+        weights = weights * np.where(
+            blocs == self.model.bloc_index[self.bloc], world.same_bloc_spillover, 1.0
+        )
         weights[self.index] = 0.0
         weights = weights * self.model.lab_active_mask()
         gaps = np.maximum(0.0, know_how - self.know_how_eci)
@@ -230,7 +238,10 @@ class Lab(mesa.Agent):
             return 0.0
         world = self.model.params.world
         efficacy = world.distillation_efficacy * 0.5 ** (self.model.tick / world.distillation_halflife_months)
-        rate = min(1.0, self.cfg.distillation_ability * efficacy * self.model.params.blocs[self.bloc].distillation_access)
+        rate = min(
+            1.0,
+            self.cfg.distillation_ability * efficacy * self.model.params.blocs[self.bloc].distillation_access,
+        )
         return rate * max(0.0, teacher_eci - self.internal_capability_eci)
 
     def rl_gain(self) -> float:

@@ -30,7 +30,9 @@ class Market:
     bloc: np.ndarray  # int bloc index
     recent: np.ndarray  # bool: released within world.recency_months
     affinity: np.ndarray  # (S, L) extra utility by segment
-    banned_for_region: np.ndarray  # (R, L) bool: banned in that region (adopters there lose access if enforced)
+    banned_for_region: (
+        np.ndarray
+    )  # (R, L) bool: banned in that region (adopters there lose access if enforced)
 
 
 class AdopterPopulation:
@@ -56,15 +58,21 @@ class AdopterPopulation:
         seg_totals = np.bincount(seg, weights=raw, minlength=len(segs))
         shares = np.array([s.usage_share for s in segs])
         self.base_usage_mtok = raw / seg_totals[seg] * shares[seg] * scenario.world.market_mtok_per_month
-        self.need0_eci = rng.normal(np.array([s.need_eci for s in segs])[seg], np.array([s.need_sd_eci for s in segs])[seg])
-        self.control = rng.normal(np.array([s.control_value for s in segs])[seg], np.array([s.control_sd for s in segs])[seg])
+        self.need0_eci = rng.normal(
+            np.array([s.need_eci for s in segs])[seg], np.array([s.need_sd_eci for s in segs])[seg]
+        )
+        self.control = rng.normal(
+            np.array([s.control_value for s in segs])[seg], np.array([s.control_sd for s in segs])[seg]
+        )
         mean_switch = np.array([s.switching_cost for s in segs])[seg]
         self.switching_cost = mean_switch * rng.exponential(1.0, n)
         trust_mean = np.array(
             [[r.trust_by_bloc.get(b, 0.0) for b in self.bloc_names] for r in regs]
         )  # (R, B)
         trust_sd = np.array([r.trust_sd for r in regs])[self.region]
-        self.trust = trust_mean[self.region] + rng.normal(0.0, 1.0, (n, len(self.bloc_names))) * trust_sd[:, None]
+        self.trust = (
+            trust_mean[self.region] + rng.normal(0.0, 1.0, (n, len(self.bloc_names))) * trust_sd[:, None]
+        )
         self.enforcement_draw = rng.random(n)  # adopter complies with a ban if draw < enforcement
         self.choice = np.full(n, NONE, dtype=np.int32)
         self.update_segment_parameters(scenario)
@@ -96,8 +104,15 @@ class AdopterPopulation:
         ok &= ~(banned & complies)
         return ok
 
-    def choose(self, market: Market, tick: int, rng_voluntary: np.random.Generator,
-               rng_forced: np.random.Generator, world, enforcement: float) -> None:
+    def choose(
+        self,
+        market: Market,
+        tick: int,
+        rng_voluntary: np.random.Generator,
+        rng_forced: np.random.Generator,
+        world,
+        enforcement: float,
+    ) -> None:
         """Reconsideration, consideration sets and logit choice for this tick (all vectorised).
 
         Voluntary reconsideration uses one stream, forced re-choice (current model gone or banned) another,
@@ -115,8 +130,9 @@ class AdopterPopulation:
         self._decide(forced, market, tick, rng_forced, world, enforcement)
         self.usage_mtok = self.base_usage_mtok * self.usage_growth[self.segment] ** (tick / 12)
 
-    def _decide(self, idx: np.ndarray, market: Market, tick: int, rng: np.random.Generator, world,
-                enforcement: float) -> None:
+    def _decide(
+        self, idx: np.ndarray, market: Market, tick: int, rng: np.random.Generator, world, enforcement: float
+    ) -> None:
         if idx.size == 0:
             return
         n, n_labs = idx.size, market.available.size
@@ -156,7 +172,9 @@ class AdopterPopulation:
         perceived = tw * market.true_eci[None, :] + (1 - tw) * market.benchmark_eci[None, :]
         need = self.need0_eci[idx] + self.need_growth[seg] * tick
         d = perceived - need[:, None]
-        u = self.shortfall_w[seg][:, None] * np.minimum(d, 0.0) + self.surplus_w[seg][:, None] * np.maximum(d, 0.0)
+        u = self.shortfall_w[seg][:, None] * np.minimum(d, 0.0) + self.surplus_w[seg][:, None] * np.maximum(
+            d, 0.0
+        )
         u -= self.price_sens[seg][:, None] * market.log_price[None, :]
         u += self.control[idx][:, None] * market.is_open[None, :]
         u += self.trust[idx][:, market.bloc]

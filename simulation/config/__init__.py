@@ -4,5 +4,12 @@ from .base import add_months, months_between
 from .loader import ScenarioError, load_scenario, scenario_from_dict, with_changes
 from .schema import Scenario
 
-__all__ = ["Scenario", "ScenarioError", "add_months", "load_scenario", "months_between", "scenario_from_dict",
-           "with_changes"]
+__all__ = [
+    "Scenario",
+    "ScenarioError",
+    "add_months",
+    "load_scenario",
+    "months_between",
+    "scenario_from_dict",
+    "with_changes",
+]

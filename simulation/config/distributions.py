@@ -97,7 +97,9 @@ class Choice(Frozen):
     @model_validator(mode="after")
     def _weights(self) -> Choice:
         if self.weights is not None and (
-            len(self.weights) != len(self.values) or any(w < 0 for w in self.weights) or sum(self.weights) <= 0
+            len(self.weights) != len(self.values)
+            or any(w < 0 for w in self.weights)
+            or sum(self.weights) <= 0
         ):
             raise ValueError("weights must be as many as values, non-negative, with a positive sum")
         return self

@@ -21,9 +21,28 @@ from .schema import Scenario
 SCENARIO_DIR = Path(__file__).resolve().parents[2] / "scenarios"
 
 # Fields events may not change: identity, horizon and initial state.
-FROZEN_TOP = {"name", "description", "start", "months", "seed", "replicates", "prehistory", "events", "uncertain"}
-FROZEN_FIELDS = {"enters", "bloc", "n", "adopter_share", "usage_share", "usage_sigma", "need_sd_eci", "trust_sd",
-                 "control_sd"}
+FROZEN_TOP = {
+    "name",
+    "description",
+    "start",
+    "months",
+    "seed",
+    "replicates",
+    "prehistory",
+    "events",
+    "uncertain",
+}
+FROZEN_FIELDS = {
+    "enters",
+    "bloc",
+    "n",
+    "adopter_share",
+    "usage_share",
+    "usage_sigma",
+    "need_sd_eci",
+    "trust_sd",
+    "control_sd",
+}
 
 _DIST_ADAPTER: TypeAdapter = TypeAdapter(Distribution)
 
@@ -99,7 +118,9 @@ def _resolve_model(loc: tuple[Any, ...]) -> type[BaseModel] | None:
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
             i += 1
-        elif origin in (dict, list) and args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel):
+        elif (
+            origin in (dict, list) and args and isinstance(args[-1], type) and issubclass(args[-1], BaseModel)
+        ):
             model = args[-1]
             i += 2  # the field, then the key or index
         else:
@@ -180,7 +201,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if data is None:
         raise ScenarioError(path, "", "the file is empty; expected a scenario mapping")
     if not isinstance(data, dict):
-        raise ScenarioError(path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}")
+        raise ScenarioError(
+            path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}"
+        )
     return data
 
 
@@ -301,7 +324,9 @@ def check_events(scenario: Scenario, file: Any = None) -> None:
             key = f"events[{i}].set.{path}"
             parts = split_path(path)
             if not parts or parts[0] in FROZEN_TOP:
-                raise ScenarioError(file, key, f"{parts[0] if parts else path!r} cannot be changed by an event")
+                raise ScenarioError(
+                    file, key, f"{parts[0] if parts else path!r} cannot be changed by an event"
+                )
             if parts[-1].startswith("initial_") or parts[-1] in FROZEN_FIELDS:
                 raise ScenarioError(
                     file, key, f"{parts[-1]!r} is fixed when the run starts; events can set only parameters"

@@ -60,7 +60,10 @@ class LabConfig(Frozen):
         description="Guaranteed patron funding (parent company, state or consortium budget), USD per month (F12, F19).",
     )
     subsidy_growth_per_year: float = Field(
-        default=1.0, gt=0, le=10, description="Yearly multiplier of the patron subsidy (a parent's AI capex growth)."
+        default=1.0,
+        gt=0,
+        le=10,
+        description="Yearly multiplier of the patron subsidy (a parent's AI capex growth).",
     )
     fundraise_probability_per_month: float = Field(
         default=0.15,
@@ -148,7 +151,10 @@ class RegionConfig(Frozen):
         "missing blocs: 0). Negative values express distrust (F12, F13).",
     )
     trust_sd: float = Field(
-        default=0.3, ge=0, le=5, description="Spread of individual trust around the regional value (utility units)."
+        default=0.3,
+        ge=0,
+        le=5,
+        description="Spread of individual trust around the regional value (utility units).",
     )
 
 
@@ -160,7 +166,10 @@ class SegmentConfig(Frozen):
         gt=0, le=1, description="Fraction of all token usage that comes from this segment at the start."
     )
     usage_sigma: float = Field(
-        default=1.0, ge=0, le=4, description="Log-normal spread of usage volume across adopters in the segment."
+        default=1.0,
+        ge=0,
+        le=4,
+        description="Log-normal spread of usage volume across adopters in the segment.",
     )
     need_eci: float = Field(
         description="Mean capability the segment needs to be 'good enough' at the start, ECI points (F14)."
@@ -186,7 +195,10 @@ class SegmentConfig(Frozen):
         default=0.05, ge=0, le=10, description="Utility gained per ECI point of capability above need."
     )
     price_sensitivity: float = Field(
-        default=0.5, ge=0, le=10, description="Utility lost per unit of ln(price in USD per million tokens) (F14)."
+        default=0.5,
+        ge=0,
+        le=10,
+        description="Utility lost per unit of ln(price in USD per million tokens) (F14).",
     )
     control_value: float = Field(
         default=0.0,
@@ -205,7 +217,10 @@ class SegmentConfig(Frozen):
         default=0.1, ge=0, le=1, description="Chance per month that an adopter looks at alternatives (F4)."
     )
     consideration_size: int = Field(
-        default=3, ge=1, le=50, description="How many models a reconsidering adopter looks at besides its own (F4)."
+        default=3,
+        ge=1,
+        le=50,
+        description="How many models a reconsidering adopter looks at besides its own (F4).",
     )
     open_only: bool = Field(
         default=False, description="Adopters can use only open-weight models (local/personal agents, F17)."
@@ -223,7 +238,9 @@ class BanPolicy(Frozen):
     """An open-weight ban in one jurisdiction (F9)."""
 
     active: bool = Field(default=False, description="Whether the ban is in force.")
-    jurisdiction: str = Field(default="us", description="Bloc whose labs it binds and region whose adopters it covers.")
+    jurisdiction: str = Field(
+        default="us", description="Bloc whose labs it binds and region whose adopters it covers."
+    )
     threshold_flop: float = Field(
         default=1e26, gt=0, description="Training compute above which releasing open weights is banned, FLOP."
     )
@@ -249,7 +266,10 @@ class WorldConfig(Frozen):
         description="ECI points gained per 10x effective training compute (log-linear scaling, F2).",
     )
     run_months: float = Field(
-        default=4.0, gt=0, le=24, description="Months of capacity one frontier training run uses (sets run FLOP)."
+        default=4.0,
+        gt=0,
+        le=24,
+        description="Months of capacity one frontier training run uses (sets run FLOP).",
     )
     training_lag_months: int = Field(
         default=3,
@@ -263,7 +283,10 @@ class WorldConfig(Frozen):
         description="Capital cost of 1 FLOP/month of sustained capacity at the start, USD.",
     )
     compute_price_decline_per_year: float = Field(
-        default=0.3, ge=0, lt=1, description="Fractional fall per year of the compute price (hardware progress)."
+        default=0.3,
+        ge=0,
+        lt=1,
+        description="Fractional fall per year of the compute price (hardware progress).",
     )
     compute_depreciation_per_month: float = Field(
         default=1 / 36, ge=0, le=1, description="Fraction of capacity retired per month (about 3-year life)."
@@ -275,7 +298,10 @@ class WorldConfig(Frozen):
         description="Runway above which a lab buys all the compute it planned; below, purchases scale down (F7).",
     )
     min_spend_fraction: float = Field(
-        default=0.1, ge=0, le=1, description="Least fraction of planned compute a lab with a short runway buys."
+        default=0.1,
+        ge=0,
+        le=1,
+        description="Least fraction of planned compute a lab with a short runway buys.",
     )
     research_funding_floor: float = Field(
         default=0.3,
@@ -316,7 +342,9 @@ class WorldConfig(Frozen):
         description="Online-RL gain, ECI points per month, for a closed lab holding all demanding usage (F6).",
     )
     open_inference_price_usd_per_mtok: float = Field(
-        default=0.6, gt=0, description="Price adopters pay to run open models (inference cost), USD per million tokens."
+        default=0.6,
+        gt=0,
+        description="Price adopters pay to run open models (inference cost), USD per million tokens.",
     )
     open_revenue_fraction: float = Field(
         default=0.03,
@@ -336,7 +364,10 @@ class WorldConfig(Frozen):
         default=24.0, gt=0, le=240, description="Labs raise when their runway falls below this, months."
     )
     round_months_of_burn: float = Field(
-        default=24.0, gt=0, le=240, description="Size of a round at full attractiveness, in months of gross burn."
+        default=24.0,
+        gt=0,
+        le=240,
+        description="Size of a round at full attractiveness, in months of gross burn.",
     )
     proximity_scale_eci: float = Field(
         default=8.0,
@@ -401,7 +432,9 @@ class Event(Frozen):
     """From month `at` on, set the parameters named by dotted paths."""
 
     at: str = Field(description="Month (YYYY-MM) from which the change applies.")
-    set: dict[str, Any] = Field(description="Dotted parameter path -> new value, e.g. blocs.china.capital_multiplier.")
+    set: dict[str, Any] = Field(
+        description="Dotted parameter path -> new value, e.g. blocs.china.capital_multiplier."
+    )
     note: str = Field(default="", description="Plain-words description, shown in plots and reports.")
 
     _at = field_validator("at", mode="before")(_year_month)
@@ -436,7 +469,9 @@ class Scenario(Frozen):
         problems = []
         for lab_name, lab in self.labs.items():
             if lab.bloc not in self.blocs:
-                problems.append(f"labs.{lab_name}.bloc: unknown bloc {lab.bloc!r} (blocs: {sorted(self.blocs)})")
+                problems.append(
+                    f"labs.{lab_name}.bloc: unknown bloc {lab.bloc!r} (blocs: {sorted(self.blocs)})"
+                )
             for seg in lab.segment_affinity:
                 if seg not in self.adopters.segments:
                     problems.append(f"labs.{lab_name}.segment_affinity: unknown segment {seg!r}")

@@ -1,0 +1,204 @@
+"""Run a scenario: replicates with independent seeds, drawn uncertain parameters, serial or in processes.
+
+A model run is a function of (scenario, replicate seed): ``run_replicate`` is pure and picklable, so the
+same seed gives bit-identical tables whatever the number of processes (tested: serial equals parallel).
+Replicate seeds come from ``numpy.random.SeedSequence(seed).spawn(replicates)`` by index; drawn values of
+uncertain parameters use a stream per parameter path, so scenarios that share paths and seeds share draws
+(common random numbers).
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_all_start_methods, get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import Scenario, load_scenario, months_between, with_changes
+from ..config.loader import SCENARIO_DIR
+from .summary import summarise
+
+
+@dataclass(frozen=True)
+class ReplicateSpec:
+    """Everything one replicate needs: the scenario, its index and seed sequence."""
+
+    scenario: Scenario
+    replicate: int
+    seed_entropy: int
+    spawn_key: tuple[int, ...]
+
+    @property
+    def seed_sequence(self) -> np.random.SeedSequence:
+        return np.random.SeedSequence(self.seed_entropy, spawn_key=self.spawn_key)
+
+
+@dataclass
+class Results:
+    """Tidy results of one scenario's replicates.
+
+    ``model``: one row per (replicate, tick) with every model-level metric; ``labs``: one row per
+    (replicate, tick, lab); ``draws``: one row per replicate with its seed and drawn parameter values;
+    ``summary``: key indicators with median and 5-95% interval across replicates."""
+
+    scenario: Scenario
+    model: pd.DataFrame
+    labs: pd.DataFrame
+    draws: pd.DataFrame
+    seed: int
+    summary: pd.DataFrame = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.summary = summarise(self.model, self.labs, self.scenario)
+
+
+def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
+    """Independent seed sequences for replicates 0..n-1 (the same index always gets the same one)."""
+    return np.random.SeedSequence(seed).spawn(replicates)
+
+
+def draw_parameters(scenario: Scenario, seed_seq: np.random.SeedSequence) -> dict[str, Any]:
+    """One value per uncertain parameter, each from its own stream keyed by the path's CRC32."""
+    params_entropy = np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, 0))
+    values: dict[str, Any] = {}
+    for path in sorted(scenario.uncertain):
+        rng = np.random.default_rng([*params_entropy.generate_state(2), zlib.crc32(path.encode())])
+        values[path] = scenario.uncertain[path].draw(rng)
+    return values
+
+
+def model_seed(seed_seq: np.random.SeedSequence) -> int:
+    """The integer seed handed to the Mesa model for this replicate (63 bits)."""
+    child = np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, 1))
+    return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Run one replicate to the horizon; return (model rows, lab rows, drawn values with the seed)."""
+    from ..model import EcosystemModel  # imported here: validating a file must not import Mesa
+
+    seq = spec.seed_sequence
+    drawn = draw_parameters(spec.scenario, seq)
+    scenario = with_changes(spec.scenario, drawn) if drawn else spec.scenario
+    seed = model_seed(seq)
+    model = EcosystemModel(scenario, seed=seed)
+    for _ in range(scenario.months - 1):
+        model.step()
+    model_df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    model_df.insert(0, "replicate", spec.replicate)
+    labs_df = model.datacollector.get_agent_vars_dataframe().reset_index()
+    labs_df = labs_df.rename(columns={"Step": "tick"}).drop(columns=["AgentID"])
+    labs_df.insert(0, "replicate", spec.replicate)
+    labs_df.insert(2, "date", labs_df["tick"].map(scenario.date_of))
+    return model_df, labs_df, {"replicate": spec.replicate, "model_seed": seed, **drawn}
+
+
+# fork: workers start at once and scripts need no ``if __name__ == "__main__"`` guard; elsewhere spawn.
+START_METHOD = "fork" if "fork" in get_all_start_methods() else "spawn"
+
+
+def _limit_blas_threads() -> None:
+    """One BLAS thread per worker process: numpy's BLAS otherwise oversubscribes the cores."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def prepare(
+    scenario: Scenario | str | Path,
+    *,
+    months: int | None = None,
+    n_adopters: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Scenario:
+    """Load (if needed) and apply run-time changes; events beyond a shortened horizon are dropped."""
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    changes: dict[str, Any] = dict(overrides or {})
+    if n_adopters is not None:
+        changes["adopters.n"] = int(n_adopters)
+    if months is not None and months != sc.months:
+        changes["months"] = int(months)
+        changes["events"] = [
+            e.model_dump() for e in sc.events if months_between(sc.start, e.at) < int(months)
+        ]
+    return with_changes(sc, changes) if changes else sc
+
+
+def simulate(
+    scenario: Scenario | str | Path = "baseline",
+    *,
+    replicates: int | None = None,
+    seed: int | None = None,
+    months: int | None = None,
+    n_adopters: int | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    jobs: int | None = 1,
+    progress: bool | None = False,
+) -> Results:
+    """Run ``replicates`` replicates of a scenario and return tidy :class:`Results`.
+
+    Args:
+        scenario: a Scenario, a YAML path or a shipped scenario's name ("ban").
+        replicates, seed, months, n_adopters: default to the scenario's values.
+        overrides: dotted parameter path -> value (e.g. ``{"blocs.china.capital_multiplier": 0.3}``).
+        jobs: worker processes; 1 runs in this process; None or 0 uses every core.
+        progress: a progress bar (None: only on a terminal).
+    """
+    sc = prepare(scenario, months=months, n_adopters=n_adopters, overrides=overrides)
+    replicates = sc.replicates if replicates is None else int(replicates)
+    seed = sc.seed if seed is None else int(seed)
+    specs = [
+        ReplicateSpec(sc, i, int(s.entropy), tuple(s.spawn_key))
+        for i, s in enumerate(replicate_seeds(seed, replicates))
+    ]
+    outputs = run_specs(specs, jobs=jobs, progress=progress, label=sc.name)
+    model_df = pd.concat([o[0] for o in outputs], ignore_index=True)
+    labs_df = pd.concat([o[1] for o in outputs], ignore_index=True)
+    draws = pd.DataFrame([o[2] for o in outputs])
+    return Results(scenario=sc, model=model_df, labs=labs_df, draws=draws, seed=seed)
+
+
+def run_specs(
+    specs: Sequence[ReplicateSpec], *, jobs: int | None = 1, progress: bool | None = False, label: str = ""
+) -> list[tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]]:
+    """Run replicate specs serially or over processes; results come back in spec order."""
+    workers = int(jobs) if jobs else (os.cpu_count() or 1)
+    workers = max(1, min(workers, len(specs)))
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: forking a threaded process is unsafe
+    bar = tqdm(
+        total=len(specs),
+        desc=label or "replicates",
+        unit="run",
+        disable=None if progress is None else not progress,
+    )
+    results: list[Any] = [None] * len(specs)
+    try:
+        if workers == 1:
+            for i, spec in enumerate(specs):
+                results[i] = run_replicate(spec)
+                bar.update()
+        else:
+            ctx = get_context(START_METHOD)
+            with ProcessPoolExecutor(
+                max_workers=workers, mp_context=ctx, initializer=_limit_blas_threads
+            ) as pool:
+                futures = {pool.submit(run_replicate, spec): i for i, spec in enumerate(specs)}
+                for fut in as_completed(futures):
+                    results[futures[fut]] = fut.result()
+                    bar.update()
+    finally:
+        bar.close()
+    return results
+
+
+def shipped_scenarios() -> list[Path]:
+    return sorted(SCENARIO_DIR.glob("*.yaml"))
