@@ -148,7 +148,7 @@ class EcosystemModel(mesa.Model):
         blocs = np.array([self.bloc_index[lab.bloc] for lab in self.lab_list])
         closed_active = [lab.capability_true_eci for lab in self.lab_list if lab.active and not lab.is_open]
         teacher = max(closed_active) if closed_active else -np.inf
-        self.labs.do("train", know_how, is_open, blocs, teacher)
+        self.labs.do("train", know_how, is_open, blocs, self.lab_active_mask(), teacher)
 
     # -- adopters -------------------------------------------------------------------------------------
     def market(self) -> Market:

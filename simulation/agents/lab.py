@@ -199,14 +199,21 @@ class Lab(mesa.Agent):
         self.training_flop = self.compute_flop_per_month * world.run_months
 
     # -- phase 3: training (F2, F5, F6, F16) -------------------------------------------------------------
-    def train(self, know_how: np.ndarray, is_open: np.ndarray, blocs: np.ndarray, teacher_eci: float) -> None:
+    def train(
+        self,
+        know_how: np.ndarray,
+        is_open: np.ndarray,
+        blocs: np.ndarray,
+        active: np.ndarray,
+        teacher_eci: float,
+    ) -> None:
         """Know-how grows by own research, spill-over, distillation and online RL; internal capability is
         compute term + know-how. ``know_how``/``is_open``/``blocs`` are snapshots of all labs (synchronous)."""
         if not self.active:
             return
         self.know_how_eci += (
             self.research_gain()
-            + self.spillover_gain(know_how, is_open, blocs)
+            + self.spillover_gain(know_how, is_open, blocs, active)
             + self.distillation_gain(teacher_eci)
             + self.rl_gain()
         )
@@ -219,7 +226,9 @@ class Lab(mesa.Agent):
         floor = self.model.params.world.research_funding_floor
         return self.cfg.algo_progress_eci_per_month * (floor + (1 - floor) * self.spend_factor)
 
-    def spillover_gain(self, know_how: np.ndarray, is_open: np.ndarray, blocs: np.ndarray) -> float:
+    def spillover_gain(
+        self, know_how: np.ndarray, is_open: np.ndarray, blocs: np.ndarray, active: np.ndarray
+    ) -> float:
         """Sum over labs j of rate * openness_j * bloc factor * max(0, A_j - A_self) (F16)."""
         world = self.model.params.world
         weights = np.where(is_open, 1.0, world.closed_source_spillover) * world.spillover_rate_per_month
@@ -227,7 +236,7 @@ class Lab(mesa.Agent):
             blocs == self.model.bloc_index[self.bloc], world.same_bloc_spillover, 1.0
         )
         weights[self.index] = 0.0
-        weights = weights * self.model.lab_active_mask()
+        weights = weights * active
         gaps = np.maximum(0.0, know_how - self.know_how_eci)
         return float(weights @ gaps)
 

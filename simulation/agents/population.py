@@ -95,14 +95,18 @@ class AdopterPopulation:
         self.usage_growth = pick("usage_growth_per_year")
 
     # -- the choice step -----------------------------------------------------------------------------
-    def allowed(self, idx: np.ndarray, market: Market, enforcement: float) -> np.ndarray:
-        """(len(idx), L) bool: the labs each adopter in ``idx`` can use at all."""
-        ok = np.broadcast_to(market.available, (len(idx), market.available.size)).copy()
-        ok &= ~(self.open_only[self.segment[idx]][:, None] & ~market.is_open[None, :])
-        banned = market.banned_for_region[self.region[idx]]  # (n, L)
-        complies = (self.enforcement_draw[idx] < enforcement)[:, None]
-        ok &= ~(banned & complies)
-        return ok
+    def access(self, market: Market, enforcement: float) -> tuple[np.ndarray, np.ndarray]:
+        """(table, group): ``table[group[i]]`` is the (L,) bool row of labs adopter i can use at all.
+
+        Access depends only on (open-only segment, region, complies with a ban), so it is a small table of
+        those groups instead of an (N, L) matrix."""
+        n_r, n_labs = len(self.region_names), market.available.size
+        table = np.broadcast_to(market.available, (2, n_r, 2, n_labs)).copy()
+        table[1] &= market.is_open  # open-only segments (F17)
+        table[:, :, 1] &= ~market.banned_for_region[None, :, :]  # adopters who comply with a ban (F9)
+        complies = self.enforcement_draw < enforcement
+        group = (self.open_only[self.segment] * n_r + self.region) * 2 + complies
+        return table.reshape(-1, n_labs), group
 
     def choose(
         self,
@@ -117,27 +121,24 @@ class AdopterPopulation:
 
         Voluntary reconsideration uses one stream, forced re-choice (current model gone or banned) another,
         so a scenario that kills a lab leaves everyone else's draws unchanged (common random numbers)."""
+        table, group = self.access(market, enforcement)
         voluntary = rng_voluntary.random(self.n) < self.reconsider_rate[self.segment]
-        idx_vol = np.flatnonzero(voluntary)
-        self._decide(idx_vol, market, tick, rng_voluntary, world, enforcement)
-        current = self.choice
-        has = current != NONE
+        self._decide(np.flatnonzero(voluntary), market, table[group[voluntary]], tick, rng_voluntary, world)
+        has = self.choice != NONE
         usable = np.zeros(self.n, dtype=bool)
-        if has.any():
-            rows = np.flatnonzero(has)
-            usable[rows] = self.allowed(rows, market, enforcement)[np.arange(rows.size), current[rows]]
-        forced = np.flatnonzero(~usable)
-        self._decide(forced, market, tick, rng_forced, world, enforcement)
-        self.usage_mtok = self.base_usage_mtok * self.usage_growth[self.segment] ** (tick / 12)
+        usable[has] = table[group[has], self.choice[has]]
+        forced = ~usable
+        self._decide(np.flatnonzero(forced), market, table[group[forced]], tick, rng_forced, world)
+        self.usage_mtok = self.base_usage_mtok * (self.usage_growth ** (tick / 12))[self.segment]
 
     def _decide(
-        self, idx: np.ndarray, market: Market, tick: int, rng: np.random.Generator, world, enforcement: float
+        self, idx: np.ndarray, market: Market, allowed: np.ndarray, tick: int, rng: np.random.Generator, world
     ) -> None:
+        """Adopters ``idx`` (``allowed``: their (n, L) access) draw a consideration set and choose."""
         if idx.size == 0:
             return
         n, n_labs = idx.size, market.available.size
         seg = self.segment[idx]
-        allowed = self.allowed(idx, market, enforcement)
         # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) (F4).
         pop = np.maximum(self.popularity[seg], world.popularity_floor) ** world.popularity_exponent
         weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :]
