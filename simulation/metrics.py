@@ -174,6 +174,15 @@ def market_shares(
             out[f"region_{region}_open_share_from_{name}"] = share(
                 reg_usage[r, of_bloc & is_open].sum(), reg_usage[r].sum()
             )
+    for r, region in enumerate(region_names):
+        if region in bloc_names:  # a region that is also a bloc: home-grown vs foreign open models (F9, F10)
+            home = lab_bloc == bloc_names.index(region)
+            out[f"region_{region}_open_share_domestic"] = share(
+                reg_usage[r, home & is_open].sum(), reg_usage[r].sum()
+            )
+            out[f"region_{region}_open_share_foreign"] = share(
+                reg_usage[r, ~home & is_open].sum(), reg_usage[r].sum()
+            )
     open_lab_usage = lab_usage[is_open]
     out["top_open_share_of_open_usage"] = (
         share(open_lab_usage.max(), open_usage) if open_lab_usage.size else 0.0

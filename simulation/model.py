@@ -113,16 +113,14 @@ class EcosystemModel(mesa.Model):
         return schedule
 
     def _apply_events_at(self, tick: int) -> None:
+        """Apply the events dated ``tick``: parameters change from this month on."""
         for changes in self._events.get(tick, []):
             self.params = with_changes(self.params, changes)
             if tick > 0:
                 self.population.update_segment_parameters(self.params)
                 for lab in self.lab_list:
-                    lab.is_open = (
-                        lab.cfg.release_policy == "open"
-                        if any(k.endswith(f"{lab.name}.release_policy") for k in changes)
-                        else lab.is_open
-                    )
+                    if f"labs.{lab.name}.release_policy" in changes:
+                        lab.is_open = lab.cfg.release_policy == "open"
 
     # -- labs ------------------------------------------------------------------------------------------
     def lab_vector(self, attr: str) -> np.ndarray:
@@ -156,11 +154,6 @@ class EcosystemModel(mesa.Model):
         p = self.params
         labs = self.lab_list
         is_open = np.array([lab.is_open for lab in labs])
-        ban = p.policy.ban
-        banned = np.zeros((len(self.region_names), len(labs)), dtype=bool)
-        if ban.active and ban.jurisdiction in self.region_names:
-            over = np.array([lab.released_training_flop > ban.threshold_flop for lab in labs])
-            banned[self.region_names.index(ban.jurisdiction)] = is_open & over
         affinity = np.array(
             [[lab.cfg.segment_affinity.get(s, 0.0) for lab in labs] for s in self.segment_names]
         ).reshape(len(self.segment_names), len(labs))
@@ -173,7 +166,11 @@ class EcosystemModel(mesa.Model):
             bloc=np.array([self.bloc_index[lab.bloc] for lab in labs]),
             recent=np.array([self.tick - lab.last_release_tick < p.world.recency_months for lab in labs]),
             affinity=affinity,
-            banned_for_region=banned,
+            legal_true_eci=self.lab_vector("legal_true_eci"),
+            legal_benchmark_eci=self.lab_vector("legal_benchmark_eci"),
+            ban_region=self.region_names.index(p.policy.ban.jurisdiction)
+            if p.policy.ban.active and p.policy.ban.jurisdiction in self.region_names
+            else -1,
         )
 
     def market_step(self, tick: int | None = None) -> None:

@@ -57,6 +57,9 @@ class Lab(mesa.Agent):
         self._internal_history = [internal0 - growth * (lag - k) for k in range(lag + 1)]
         self.capability_true_eci = cfg.initial_capability_eci
         self.capability_benchmark_eci = cfg.initial_capability_eci + cfg.benchmark_focus_eci
+        # newest release adopters under an open-weight ban may use (released before it or below its threshold)
+        self.legal_true_eci = self.capability_true_eci
+        self.legal_benchmark_eci = self.capability_benchmark_eci
         self.training_flop = self.compute_flop_per_month * world.run_months
         self.released_training_flop = self.training_flop
         self.last_release_tick = -(cfg.release_cadence_months - cfg.release_offset_months)
@@ -280,7 +283,11 @@ class Lab(mesa.Agent):
         if candidate > self.capability_true_eci:
             self.capability_true_eci = candidate
             self.released_training_flop = training_flop
+
         self.capability_benchmark_eci = self.capability_true_eci + cfg.benchmark_focus_eci
+        if not (self.is_open and ban.active and self.released_training_flop > ban.threshold_flop):
+            self.legal_true_eci = self.capability_true_eci  # the newest model a ban lets in (F9)
+        self.legal_benchmark_eci = self.legal_true_eci + cfg.benchmark_focus_eci
 
     def banned_here(self) -> bool:
         ban = self.model.params.policy.ban

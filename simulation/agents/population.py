@@ -30,9 +30,9 @@ class Market:
     bloc: np.ndarray  # int bloc index
     recent: np.ndarray  # bool: released within world.recency_months
     affinity: np.ndarray  # (S, L) extra utility by segment
-    banned_for_region: (
-        np.ndarray
-    )  # (R, L) bool: banned in that region (adopters there lose access if enforced)
+    legal_true_eci: np.ndarray  # newest release a ban lets in, true capability
+    legal_benchmark_eci: np.ndarray  # and its benchmark score
+    ban_region: int  # region index under an open-weight ban, -1 for none
 
 
 class AdopterPopulation:
@@ -75,6 +75,7 @@ class AdopterPopulation:
         )
         self.enforcement_draw = rng.random(n)  # adopter complies with a ban if draw < enforcement
         self.choice = np.full(n, NONE, dtype=np.int32)
+        self.enforcement = 0.0  # share of a ban jurisdiction's adopters who comply (set each tick)
         self.update_segment_parameters(scenario)
         self.usage_mtok = self.base_usage_mtok.copy()
         self.popularity = np.zeros((len(segs), n_labs))  # usage share per segment, last tick
@@ -95,17 +96,15 @@ class AdopterPopulation:
         self.usage_growth = pick("usage_growth_per_year")
 
     # -- the choice step -----------------------------------------------------------------------------
-    def access(self, market: Market, enforcement: float) -> tuple[np.ndarray, np.ndarray]:
+    def access(self, market: Market) -> tuple[np.ndarray, np.ndarray]:
         """(table, group): ``table[group[i]]`` is the (L,) bool row of labs adopter i can use at all.
 
-        Access depends only on (open-only segment, region, complies with a ban), so it is a small table of
-        those groups instead of an (N, L) matrix."""
+        Access depends only on (open-only segment, region), so it is a small table of those groups
+        instead of an (N, L) matrix."""
         n_r, n_labs = len(self.region_names), market.available.size
-        table = np.broadcast_to(market.available, (2, n_r, 2, n_labs)).copy()
+        table = np.broadcast_to(market.available, (2, n_r, n_labs)).copy()
         table[1] &= market.is_open  # open-only segments (F17)
-        table[:, :, 1] &= ~market.banned_for_region[None, :, :]  # adopters who comply with a ban (F9)
-        complies = self.enforcement_draw < enforcement
-        group = (self.open_only[self.segment] * n_r + self.region) * 2 + complies
+        group = self.open_only[self.segment] * n_r + self.region
         return table.reshape(-1, n_labs), group
 
     def choose(
@@ -121,7 +120,8 @@ class AdopterPopulation:
 
         Voluntary reconsideration uses one stream, forced re-choice (current model gone or banned) another,
         so a scenario that kills a lab leaves everyone else's draws unchanged (common random numbers)."""
-        table, group = self.access(market, enforcement)
+        self.enforcement = enforcement
+        table, group = self.access(market)
         voluntary = rng_voluntary.random(self.n) < self.reconsider_rate[self.segment]
         self._decide(np.flatnonzero(voluntary), market, table[group[voluntary]], tick, rng_voluntary, world)
         has = self.choice != NONE
@@ -139,9 +139,10 @@ class AdopterPopulation:
             return
         n, n_labs = idx.size, market.available.size
         seg = self.segment[idx]
-        # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) (F4).
+        # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) + affinity (F4).
         pop = np.maximum(self.popularity[seg], world.popularity_floor) ** world.popularity_exponent
-        weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :]
+        # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12)
+        weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :] + market.affinity[seg]
         score = weight + rng.gumbel(size=(n, n_labs))
         score[~allowed] = -np.inf
         k = np.minimum(self.consider_k[seg], n_labs)
@@ -170,7 +171,15 @@ class AdopterPopulation:
         """Deterministic utility (n, L) of each lab's released model for adopters ``idx``."""
         seg = self.segment[idx]
         tw = self.true_w[seg][:, None]
-        perceived = tw * market.true_eci[None, :] + (1 - tw) * market.benchmark_eci[None, :]
+        true, bench = market.true_eci[None, :], market.benchmark_eci[None, :]
+        if market.ban_region >= 0:
+            # complying adopters under an open-weight ban use the newest release it lets in (F9)
+            complies = (self.region[idx] == market.ban_region) & (
+                self.enforcement_draw[idx] < self.enforcement
+            )
+            true = np.where(complies[:, None], market.legal_true_eci, true)
+            bench = np.where(complies[:, None], market.legal_benchmark_eci, bench)
+        perceived = tw * true + (1 - tw) * bench
         need = self.need0_eci[idx] + self.need_growth[seg] * tick
         d = perceived - need[:, None]
         u = self.shortfall_w[seg][:, None] * np.minimum(d, 0.0) + self.surplus_w[seg][:, None] * np.maximum(

@@ -31,6 +31,7 @@ FROZEN_TOP = {
     "prehistory",
     "events",
     "uncertain",
+    "expected_effects",
 }
 FROZEN_FIELDS = {
     "enters",
@@ -76,26 +77,38 @@ def split_path(path: str) -> list[str]:
     return [p for p in path.split(".") if p]
 
 
-def get_path(data: Mapping[str, Any], path: str) -> Any:
+def _walk(data: Any, parts: list[str]) -> tuple[Any, Any]:
+    """(parent node, key) for ``parts`` under ``data``. A mapping key may itself contain dots (an event's
+    ``set`` keys are dotted paths), so at each mapping the longest run of parts that is a key wins."""
     node: Any = data
-    for part in split_path(path):
+    i = 0
+    while True:
         if isinstance(node, list):
-            node = node[int(part)]
+            key: Any = int(parts[i])
+            step = 1
         else:
-            node = node[part]
-    return node
+            step = next((k for k in range(len(parts) - i, 0, -1) if ".".join(parts[i : i + k]) in node), 1)
+            key = ".".join(parts[i : i + step])
+        if i + step >= len(parts):
+            return node, key
+        node = node[key]
+        i += step
+
+
+def get_path(data: Mapping[str, Any], path: str) -> Any:
+    """The value at dotted ``path``; raises KeyError/IndexError/ValueError/TypeError when there is none."""
+    parent, key = _walk(data, split_path(path))
+    return parent[key]
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     """Set ``value`` at dotted ``path`` inside nested dicts, creating nothing: every parent must exist."""
-    parts = split_path(path)
-    node: Any = data
-    for part in parts[:-1]:
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    if isinstance(node, list):
-        node[int(parts[-1])] = value
+    parent, key = _walk(data, split_path(path))
+    if isinstance(parent, list):
+        parent[key] = value
     else:
-        node[parts[-1]] = value
+        parent[key]  # noqa: B018 - must exist
+        parent[key] = value
 
 
 def _known_keys(model: type[BaseModel] | None) -> list[str]:
@@ -165,7 +178,7 @@ def extract_distributions(data: Any, prefix: str = "") -> tuple[Any, dict[str, d
             return data, {prefix: dict(data)}
         out = {}
         for key, value in data.items():
-            if prefix == "" and key in ("events", "uncertain"):
+            if prefix == "" and key in ("events", "uncertain", "expected_effects"):
                 out[key] = value
                 continue
             sub_path = f"{prefix}.{key}" if prefix else str(key)
@@ -310,10 +323,13 @@ def with_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     """A new validated scenario with ``changes`` (dotted path -> value) applied."""
     data = apply_to_dict(scenario.model_dump(), changes)
     try:
-        return Scenario.model_validate(data)
+        new = Scenario.model_validate(data)
     except ValidationError as err:
         key, problem = _format_validation_error(err)
         raise ScenarioError(None, key, problem) from None
+    if any(split_path(p)[0] == "events" for p in changes):
+        check_events(new)
+    return new
 
 
 def check_events(scenario: Scenario, file: Any = None) -> None:

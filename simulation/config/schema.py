@@ -248,7 +248,8 @@ class BanPolicy(Frozen):
         default=0.7,
         ge=0,
         le=1,
-        description="Fraction of the jurisdiction's adopters who lose access to banned (foreign open) models.",
+        description="Fraction of the jurisdiction's adopters kept from banned models: open models above the "
+        "threshold released after the ban started (necessarily foreign; weights released earlier stay out there).",
     )
 
 
@@ -440,6 +441,20 @@ class Event(Frozen):
     _at = field_validator("at", mode="before")(_year_month)
 
 
+class ExpectedEffect(Frozen):
+    """A scenario's claimed signature against the baseline, checked by the test suite with common seeds."""
+
+    metric: str = Field(description="A model-level metric column, e.g. gap_months_true or open_share_usage.")
+    direction: Literal["up", "down"] = Field(description="Whether the scenario raises or lowers it.")
+    after: str | None = Field(
+        default=None,
+        description="Compare the mean from this month (YYYY-MM) on; default: the first event's month.",
+    )
+    note: str = Field(default="", description="Why, in plain words (and which claim).")
+
+    _after = field_validator("after", mode="before")(lambda v: None if v is None else _year_month(v))
+
+
 class Scenario(Frozen):
     """A complete, resolved scenario."""
 
@@ -456,6 +471,10 @@ class Scenario(Frozen):
     adopters: AdoptersConfig
     prehistory: Prehistory = Field(default_factory=Prehistory)
     events: list[Event] = Field(default_factory=list)
+    expected_effects: list[ExpectedEffect] = Field(
+        default_factory=list,
+        description="What the scenario should do relative to the baseline (tested with the same seeds).",
+    )
     uncertain: dict[str, Distribution] = Field(
         default_factory=dict,
         description="Dotted parameter path -> distribution drawn once per replicate. Written inline in a "
