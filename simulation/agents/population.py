@@ -139,11 +139,14 @@ class AdopterPopulation:
             return
         n, n_labs = idx.size, market.available.size
         seg = self.segment[idx]
+        # Separate child streams for the two draws, laid out lab by lab: a scenario that adds a lab at the
+        # end of the roster leaves every other lab's noise unchanged (common random numbers).
+        rng_consider, rng_utility = rng.spawn(2)
         # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) + affinity (F4).
         pop = np.maximum(self.popularity[seg], world.popularity_floor) ** world.popularity_exponent
         # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12)
         weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :] + market.affinity[seg]
-        score = weight + rng.gumbel(size=(n, n_labs))
+        score = weight + rng_consider.gumbel(size=(n_labs, n)).T
         score[~allowed] = -np.inf
         k = np.minimum(self.consider_k[seg], n_labs)
         ranked = -np.sort(-score, axis=1)  # descending per row (L is small)
@@ -155,7 +158,7 @@ class AdopterPopulation:
         cur_ok[has_cur] = allowed[np.flatnonzero(has_cur), cur[has_cur]]
         considered[np.flatnonzero(cur_ok), cur[cur_ok]] = True
         # Utility (F3, F8, F12, F14): perceived capability against need, price, control, trust, affinity.
-        utility = self.utility(idx, market, tick) + rng.gumbel(size=(n, n_labs))
+        utility = self.utility(idx, market, tick) + rng_utility.gumbel(size=(n_labs, n)).T
         utility[~considered] = -np.inf
         best = np.argmax(utility, axis=1)
         best_u = utility[np.arange(n), best]
