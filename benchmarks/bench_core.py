@@ -51,8 +51,9 @@ def reference_ticks(model: EcosystemModel, ticks: int, seed: int = 0) -> float:
         allowed = np.broadcast_to(market.available, (idx.size, n_labs)) & ~(
             pop.open_only[s][:, None] & ~market.is_open[None, :]
         )
-        pop_w = np.log(np.maximum(pop.popularity[s], world.popularity_floor) ** world.popularity_exponent)
-        score = pop_w + np.log(world.recency_boost) * market.recent[None, :] + rng.gumbel(size=(idx.size, n_labs))
+        pop_w = np.log(pop.popularity[s] ** world.popularity_exponent + world.popularity_floor)
+        score = pop_w + np.log(world.recency_boost) * market.recent[None, :] + market.affinity[s]
+        score += rng.gumbel(size=(idx.size, n_labs))
         score[~allowed] = -np.inf
         k = pop.consider_k[s]
         threshold = -np.sort(-score, axis=1)[np.arange(idx.size), k - 1]
@@ -63,7 +64,11 @@ def reference_ticks(model: EcosystemModel, ticks: int, seed: int = 0) -> float:
         d = perceived - (pop.need0_eci[idx] + pop.need_growth[s] * tick)[:, None]
         u = pop.shortfall_w[s][:, None] * np.minimum(d, 0) + pop.surplus_w[s][:, None] * np.maximum(d, 0)
         u -= pop.price_sens[s][:, None] * market.log_price
-        u += pop.control[idx][:, None] * market.is_open + pop.trust[idx][:, market.bloc] + market.affinity[s]
+        u += (
+            pop.control[idx][:, None] * market.is_open
+            + pop.trust[idx][:, market.bloc] * market.trust_weight
+            + market.affinity[s]
+        )
         u += rng.gumbel(size=(idx.size, n_labs))
         u[~considered] = -np.inf
         best = np.argmax(u, axis=1)
@@ -71,7 +76,9 @@ def reference_ticks(model: EcosystemModel, ticks: int, seed: int = 0) -> float:
         choice[idx] = np.where(gain > pop.switching_cost[idx], best, cur)
         usage = pop.base_usage_mtok * pop.usage_growth[seg] ** (tick / 12)
         key = (seg.astype(np.int64) * len(pop.region_names) + pop.region) * (n_labs + 1) + choice
-        np.bincount(key, weights=usage, minlength=len(pop.segment_names) * len(pop.region_names) * (n_labs + 1))
+        np.bincount(
+            key, weights=usage, minlength=len(pop.segment_names) * len(pop.region_names) * (n_labs + 1)
+        )
     return (time.perf_counter() - t0) / ticks
 
 
@@ -84,13 +91,17 @@ def model_ticks(n: int, ticks: int) -> tuple[float, EcosystemModel]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     print(f"cores: {os.cpu_count()}  numpy {np.__version__}")
     for n, target in ((10_000, 0.5), (100_000, 3.0)):
         best = time_replicate(n, args.repeats)
-        print(f"48-month baseline replicate, {n:>7,} adopters: {best:6.3f} s (best of {args.repeats}; target < {target} s)")
+        print(
+            f"48-month baseline replicate, {n:>7,} adopters: {best:6.3f} s (best of {args.repeats}; target < {target} s)"
+        )
     for n in (10_000, 100_000):
         per_tick, model = model_ticks(n, 47)
         ref = min(reference_ticks(model, 47, seed=r) for r in range(args.repeats))

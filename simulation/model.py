@@ -164,8 +164,9 @@ class EcosystemModel(mesa.Model):
             benchmark_eci=self.lab_vector("capability_benchmark_eci"),
             log_price=np.log([lab.price_usd_per_mtok() for lab in labs]),
             bloc=np.array([self.bloc_index[lab.bloc] for lab in labs]),
-            recent=np.array([self.tick - lab.last_release_tick < p.world.recency_months for lab in labs]),
+            recent=np.array([self.tick - lab.new_model_tick < p.world.recency_months for lab in labs]),
             affinity=affinity,
+            trust_weight=np.where(is_open, p.world.open_trust_weight, 1.0),
             legal_true_eci=self.lab_vector("legal_true_eci"),
             legal_benchmark_eci=self.lab_vector("legal_benchmark_eci"),
             ban_region=self.region_names.index(p.policy.ban.jurisdiction)

@@ -41,7 +41,7 @@ class Lab(mesa.Agent):
         self.costs_usd = 0.0
         self.raised_usd = 0.0
         self.compute_spend_usd = 0.0
-        self.runway_months = RUNWAY_CAP_MONTHS
+        self.runway_months = RUNWAY_CAP_MONTHS  # set from the planned burn once the lab is built
         self.spend_factor = 1.0
         # -- compute and capability
         self.compute_flop_per_month = cfg.initial_compute_flop_per_month
@@ -63,12 +63,16 @@ class Lab(mesa.Agent):
         self.training_flop = self.compute_flop_per_month * world.run_months
         self.released_training_flop = self.training_flop
         self.last_release_tick = -(cfg.release_cadence_months - cfg.release_offset_months)
+        self.new_model_tick = self.last_release_tick  # last release that improved on the one before
         # -- market (filled by the adopter population)
         self.users = 0
         self.usage_mtok = 0.0
         self.demanding_usage_share = 0.0
         self.users_by_segment = np.zeros(len(model.params.adopters.segments), dtype=np.int64)
         self._usage_history: list[float] = []
+        self.runway_months = self.runway(
+            self.cash_usd, self.planned_compute_spend_usd() + cfg.staff_usd_per_month - self.subsidy_usd()
+        )
 
     # -- parameters --------------------------------------------------------------------------------
     @property
@@ -113,6 +117,7 @@ class Lab(mesa.Agent):
             self.last_release_tick = (
                 self.model.tick - self.cfg.release_cadence_months + self.cfg.release_offset_months
             )
+            self.new_model_tick = self.model.tick  # a new entrant counts as new
 
     # -- phase 1: finance (F7, F19) ------------------------------------------------------------------
     def finance(self) -> None:
@@ -277,12 +282,15 @@ class Lab(mesa.Agent):
         training_flop = self.training_flop
         ban = self.model.params.policy.ban
         if self.is_open and self.banned_here() and training_flop > ban.threshold_flop:
+            if cfg.ban_response != "train_below_threshold":
+                return  # stop releasing open models above the threshold: the current one stays (F9)
             # train down to the threshold: log-linear scaling gives the capability lost (F2, F9)
             candidate -= world.eci_per_decade_compute * math.log10(training_flop / ban.threshold_flop)
             training_flop = ban.threshold_flop
         if candidate > self.capability_true_eci:
             self.capability_true_eci = candidate
             self.released_training_flop = training_flop
+            self.new_model_tick = self.model.tick
 
         self.capability_benchmark_eci = self.capability_true_eci + cfg.benchmark_focus_eci
         if not (self.is_open and ban.active and self.released_training_flop > ban.threshold_flop):

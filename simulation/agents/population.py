@@ -22,7 +22,7 @@ NONE = -1  # adopter without a model
 class Market:
     """What adopters see of the labs this tick: one entry per lab (length L)."""
 
-    available: np.ndarray  # bool: entered, alive and has released a model
+    available: np.ndarray  # bool: entered and alive (a new entrant offers its initial model at once)
     is_open: np.ndarray  # bool
     true_eci: np.ndarray  # released true capability
     benchmark_eci: np.ndarray  # released benchmark score
@@ -30,6 +30,7 @@ class Market:
     bloc: np.ndarray  # int bloc index
     recent: np.ndarray  # bool: released within world.recency_months
     affinity: np.ndarray  # (S, L) extra utility by segment
+    trust_weight: np.ndarray  # share of origin trust that applies: 1 closed, world.open_trust_weight open
     legal_true_eci: np.ndarray  # newest release a ban lets in, true capability
     legal_benchmark_eci: np.ndarray  # and its benchmark score
     ban_region: int  # region index under an open-weight ban, -1 for none
@@ -58,21 +59,12 @@ class AdopterPopulation:
         seg_totals = np.bincount(seg, weights=raw, minlength=len(segs))
         shares = np.array([s.usage_share for s in segs])
         self.base_usage_mtok = raw / seg_totals[seg] * shares[seg] * scenario.world.market_mtok_per_month
-        self.need0_eci = rng.normal(
-            np.array([s.need_eci for s in segs])[seg], np.array([s.need_sd_eci for s in segs])[seg]
-        )
-        self.control = rng.normal(
-            np.array([s.control_value for s in segs])[seg], np.array([s.control_sd for s in segs])[seg]
-        )
-        mean_switch = np.array([s.switching_cost for s in segs])[seg]
-        self.switching_cost = mean_switch * rng.exponential(1.0, n)
-        trust_mean = np.array(
-            [[r.trust_by_bloc.get(b, 0.0) for b in self.bloc_names] for r in regs]
-        )  # (R, B)
-        trust_sd = np.array([r.trust_sd for r in regs])[self.region]
-        self.trust = (
-            trust_mean[self.region] + rng.normal(0.0, 1.0, (n, len(self.bloc_names))) * trust_sd[:, None]
-        )
+        # Individual deviations are drawn once; levels are rebuilt from them whenever segment or region
+        # parameters change, so dated events on needs, control, switching costs and trust take effect.
+        self.z_need = rng.standard_normal(n)
+        self.z_control = rng.standard_normal(n)
+        self.switch_draw = rng.exponential(1.0, n)
+        self.z_trust = rng.standard_normal((n, len(self.bloc_names)))
         self.enforcement_draw = rng.random(n)  # adopter complies with a ban if draw < enforcement
         self.choice = np.full(n, NONE, dtype=np.int32)
         self.enforcement = 0.0  # share of a ban jurisdiction's adopters who comply (set each tick)
@@ -81,9 +73,19 @@ class AdopterPopulation:
         self.popularity = np.zeros((len(segs), n_labs))  # usage share per segment, last tick
 
     def update_segment_parameters(self, scenario: Scenario) -> None:
-        """Re-read segment parameters that events may change (vectors of length S)."""
+        """Re-read segment and region parameters (at the start and after every event)."""
         segs = list(scenario.adopters.segments.values())
+        regs = list(scenario.adopters.regions.values())
         pick = lambda attr: np.array([getattr(s, attr) for s in segs], dtype=float)  # noqa: E731
+        seg, reg = self.segment, self.region
+        self.need0_eci = pick("need_eci")[seg] + pick("need_sd_eci")[seg] * self.z_need
+        self.control = pick("control_value")[seg] + pick("control_sd")[seg] * self.z_control
+        self.switching_cost = pick("switching_cost")[seg] * self.switch_draw
+        trust_mean = np.array(
+            [[r.trust_by_bloc.get(b, 0.0) for b in self.bloc_names] for r in regs]
+        )  # (R, B)
+        trust_sd = np.array([r.trust_sd for r in regs])
+        self.trust = trust_mean[reg] + self.z_trust * trust_sd[reg][:, None]
         self.shortfall_w = pick("shortfall_weight")
         self.surplus_w = pick("surplus_weight")
         self.true_w = pick("true_capability_weight")
@@ -118,8 +120,9 @@ class AdopterPopulation:
     ) -> None:
         """Reconsideration, consideration sets and logit choice for this tick (all vectorised).
 
-        Voluntary reconsideration uses one stream, forced re-choice (current model gone or banned) another,
-        so a scenario that kills a lab leaves everyone else's draws unchanged (common random numbers)."""
+        Voluntary reconsideration uses one stream, forced re-choice (current model gone, e.g. its lab
+        exited, or closed to an open-only adopter) another, so a scenario that kills a lab leaves everyone
+        else's draws unchanged (common random numbers)."""
         self.enforcement = enforcement
         table, group = self.access(market)
         voluntary = rng_voluntary.random(self.n) < self.reconsider_rate[self.segment]
@@ -143,7 +146,7 @@ class AdopterPopulation:
         # end of the roster leaves every other lab's noise unchanged (common random numbers).
         rng_consider, rng_utility = rng.spawn(2)
         # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) + affinity (F4).
-        pop = np.maximum(self.popularity[seg], world.popularity_floor) ** world.popularity_exponent
+        pop = self.popularity[seg] ** world.popularity_exponent + world.popularity_floor
         # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12)
         weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :] + market.affinity[seg]
         score = weight + rng_consider.gumbel(size=(n_labs, n)).T
@@ -190,7 +193,7 @@ class AdopterPopulation:
         )
         u -= self.price_sens[seg][:, None] * market.log_price[None, :]
         u += self.control[idx][:, None] * market.is_open[None, :]
-        u += self.trust[idx][:, market.bloc]
+        u += self.trust[idx][:, market.bloc] * market.trust_weight[None, :]
         u += market.affinity[seg]
         return u
 

@@ -98,7 +98,8 @@ class LabConfig(Frozen):
         default=0,
         ge=0,
         le=24,
-        description="Months from the start (or from entry) to the lab's first release in the run.",
+        description="Months from the start (or from entry) to the lab's first release in the run; the first "
+        "simulated month is 1, so 0 and 1 both mean the first month.",
     )
     price_usd_per_mtok: float = Field(
         default=5.0,
@@ -111,10 +112,11 @@ class LabConfig(Frozen):
         description="Extra utility for adopters of the named segments (utility units), e.g. sovereign "
         "adopters preferring a consortium's models (F12).",
     )
-    ban_response: Literal["close", "stop_open_releases"] = Field(
+    ban_response: Literal["close", "stop_open_releases", "train_below_threshold"] = Field(
         default="stop_open_releases",
-        description="What the lab does when an open-weight ban binds it: turn closed, or stop releasing "
-        "open models above the threshold (F9).",
+        description="What the lab does when an open-weight ban binds it (F9): `close` turns it closed; "
+        "`stop_open_releases` keeps its current open model and releases nothing above the threshold; "
+        "`train_below_threshold` keeps releasing open models trained at the threshold (log-linear loss, F2).",
     )
 
 
@@ -220,7 +222,8 @@ class SegmentConfig(Frozen):
         default=3,
         ge=1,
         le=50,
-        description="How many models a reconsidering adopter looks at besides its own (F4).",
+        description="How many models a reconsidering adopter draws to look at (F4); its own model is always "
+        "added, so it compares this many or one more.",
     )
     open_only: bool = Field(
         default=False, description="Adopters can use only open-weight models (local/personal agents, F17)."
@@ -308,7 +311,8 @@ class WorldConfig(Frozen):
         default=0.3,
         ge=0,
         le=1,
-        description="Fraction of own algorithmic progress kept when a lab buys the least compute.",
+        description="Research kept at zero compute purchases: own progress is scaled by "
+        "floor + (1 - floor) * spend factor, so at the least purchase (min_spend_fraction) it is a bit above this.",
     )
     spillover_rate_per_month: float = Field(
         default=0.02,
@@ -341,6 +345,13 @@ class WorldConfig(Frozen):
         ge=0,
         le=5,
         description="Online-RL gain, ECI points per month, for a closed lab holding all demanding usage (F6).",
+    )
+    open_trust_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Share of origin trust (or distrust) that applies to open-weight models, which adopters can "
+        "run themselves: nobody can switch them off or read their data (F12, F13).",
     )
     open_inference_price_usd_per_mtok: float = Field(
         default=0.6,
@@ -385,7 +396,8 @@ class WorldConfig(Frozen):
         default=0.01,
         gt=0,
         le=1,
-        description="Usage share every available model counts as having when drawing consideration sets.",
+        description="Odds weight every available model has in consideration draws on top of "
+        "share^popularity_exponent, so unpopular and new models are still seen now and then (F4).",
     )
     recency_boost: float = Field(
         default=2.0,

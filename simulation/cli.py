@@ -1,0 +1,244 @@
+"""Command line: ``python run.py SCENARIO.yaml [MORE.yaml ...] [options]``.
+
+Runs each scenario's replicates (in parallel) and writes one run folder per scenario (see ``outputs.py``).
+Several scenarios in one command share the root seed, so replicate ``i`` of each draws the same random
+numbers (common random numbers) and differences between scenarios are not sampling noise. Every file is
+validated before anything runs.
+
+Exit codes: 0 done; 2 a bad scenario file or usage; 130 interrupted (Ctrl-C).
+
+This module imports only the scenario loader at start-up: ``--check`` and ``--list`` never load Mesa or
+matplotlib. Simulation and output modules are imported when a run starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .config import Scenario, ScenarioError, load_scenario
+from .config.loader import SCENARIO_DIR, resolve_file
+
+if TYPE_CHECKING:
+    from .experiments import Results
+
+EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+
+# Key indicators printed after a run: (summary indicator, label with unit, multiplier).
+KEY_INDICATORS: list[tuple[str, str, float]] = [
+    ("gap_months_true_end", "Gap, true capability (months)", 1),
+    ("gap_months_benchmark_end", "Gap, benchmark scores (months)", 1),
+    ("gap_months_true_mean", "Gap averaged over the run, true (months)", 1),
+    ("open_share_usage_end", "Open models' share of usage (%)", 100),
+    ("open_share_spend_end", "Open models' share of spending (%)", 100),
+    ("top_open_share_of_open_usage_end", "Top open lab's share of open usage (%)", 100),
+    ("hhi_usage_end", "Usage concentration (HHI, 0-1)", 1),
+]
+BLOC_INDICATOR = "open_usage_share_origin_{bloc}_end"
+BLOC_LABELS = {"us": "US", "eu": "EU", "china": "Chinese"}
+
+# Subcommands to come. Each will get its own parser and function in COMMANDS; until then they are
+# recognised (so a scenario file is never mistaken for one) and refused.
+FUTURE_COMMANDS = ("compare", "sweep", "dashboard")
+COMMANDS: dict[str, Callable[[list[str]], int]] = {}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``run.py``; returns the process exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in COMMANDS:
+        return COMMANDS[args[0]](args[1:])
+    if args and args[0] in FUTURE_COMMANDS:
+        print(f"run.py {args[0]}: not yet available", file=sys.stderr)
+        return EXIT_USAGE
+    return run_command(args)
+
+
+# -- the run command -------------------------------------------------------------------------------------
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py",
+        description="Run scenarios of the open-weight vs closed AI ecosystem simulation and save each "
+        "run (tables, summary, figures, manifest) in a new folder.",
+        epilog="A scenario is a YAML file or the name of a shipped one (see --list). Several scenarios "
+        "in one command use the same seeds (common random numbers).",
+    )
+    parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario YAML files or names")
+    parser.add_argument("--replicates", type=positive_int, metavar="N", help="replicates per scenario")
+    parser.add_argument(
+        "--seed", type=non_negative_int, metavar="S", help="root seed shared by all scenarios"
+    )
+    parser.add_argument("--months", type=positive_int, metavar="M", help="simulated months")
+    parser.add_argument("--adopters", type=positive_int, metavar="N", help="number of simulated adopters")
+    parser.add_argument(
+        "--jobs", type=non_negative_int, metavar="J", help="worker processes (default: all cores; 1: serial)"
+    )
+    parser.add_argument("--out", default="outputs", metavar="DIR", help="output folder (default: outputs)")
+    parser.add_argument("--check", action="store_true", help="only validate the files, run nothing")
+    parser.add_argument("--list", action="store_true", help="list the shipped scenarios")
+    return parser
+
+
+def positive_int(text: str) -> int:
+    value = int_arg(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = int_arg(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {text!r}")
+    return value
+
+
+def int_arg(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def run_command(argv: list[str]) -> int:
+    parser = run_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, message already printed)
+        return int(exc.code or 0)
+    try:
+        if args.list:
+            return list_scenarios()
+        if not args.scenarios:
+            parser.print_usage(sys.stderr)
+            print("run.py: error: give at least one scenario file (or --list)", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            scenarios = [validate(path, args) for path in args.scenarios]
+        except ScenarioError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.check:
+            for path, scenario in zip(args.scenarios, scenarios, strict=True):
+                print(f"ok: {path} ({scenario.name})")
+            return EXIT_OK
+        return run_all(scenarios, args, argv)
+    except KeyboardInterrupt:
+        print("\ninterrupted: no partial run folder was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # output piped into a program that stopped reading (e.g. `head`)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 1
+
+
+def validate(path: str, args: argparse.Namespace) -> Scenario:
+    """Load one file and apply the command-line changes; any problem is a ScenarioError naming the file."""
+    from .experiments.runner import prepare  # no Mesa: the model is imported only when a replicate runs
+
+    scenario = load_scenario(path)
+    try:
+        return prepare(scenario, months=args.months, n_adopters=args.adopters)
+    except ScenarioError as err:
+        option = {"months": "--months", "adopters.n": "--adopters"}.get(err.key_path, err.key_path)
+        raise ScenarioError(resolve_file(path), option, err.problem) from None
+
+
+def run_all(scenarios: list[Scenario], args: argparse.Namespace, argv: list[str]) -> int:
+    from .experiments import simulate
+    from .outputs import write_run
+
+    problem = unwritable(Path(args.out))
+    if problem:  # found before hours of simulation, not after
+        print(f"error: --out {args.out}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    seed = args.seed if args.seed is not None else scenarios[0].seed
+    if args.seed is None and any(s.seed != seed for s in scenarios[1:]):
+        print(
+            f"note: all scenarios use seed {seed} (from {scenarios[0].name}) so they share random numbers; "
+            "set --seed to choose another",
+            file=sys.stderr,
+        )
+    command = shlex.join(["python", "run.py", *argv])
+    for scenario in scenarios:
+        started = time.perf_counter()
+        try:
+            results = simulate(scenario, replicates=args.replicates, seed=seed, jobs=args.jobs, progress=None)
+        except ScenarioError as err:  # a drawn parameter value the schema rejects
+            print(f"error: {scenario.name}: {err}", file=sys.stderr)
+            return EXIT_USAGE
+        wall = time.perf_counter() - started
+        try:
+            folder = write_run(results, args.out, command=command, wall_time_s=wall)
+        except OSError as exc:
+            print(f"error: could not save the {scenario.name} run: {exc}", file=sys.stderr)
+            return 1
+        print(summary_text(results, wall))
+        print(f"saved: {folder}\n")
+    return EXIT_OK
+
+
+def unwritable(out: Path) -> str | None:
+    """Why run folders cannot be made under ``out`` (None if they can)."""
+    existing = next((p for p in (out, *out.parents) if p.exists()), Path("."))
+    if not existing.is_dir():
+        return f"{existing} is not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"no permission to write in {existing}"
+    return None
+
+
+def summary_text(results: Results, wall_time_s: float) -> str:
+    """A short table: median [5%, 95%] of the key indicators across replicates (values at the end of
+    the run unless the label says otherwise)."""
+    sc = results.scenario
+    replicates = int(results.draws["replicate"].nunique())
+    rows = list(KEY_INDICATORS)
+    for bloc in sc.blocs:
+        name = BLOC_LABELS.get(bloc, bloc)
+        rows.append((BLOC_INDICATOR.format(bloc=bloc), f"Share of open usage from {name} labs (%)", 100))
+    table = results.summary
+    width = max(len(label) for _, label, _ in rows)
+    lines = [
+        f"{sc.name}: {replicates} replicates, {sc.months} months from {sc.start}, "
+        f"{sc.adopters.n:,} adopters, seed {results.seed} ({wall_time_s:.1f} s)",
+        f"  {'(at the end of the run unless stated)':<{width}}  {'median':>8}  [5%, 95%]",
+    ]
+    for key, label, scale in rows:
+        if key not in table.index:
+            continue
+        med, lo, hi = (float(table.loc[key, col]) * scale for col in ("median", "p5", "p95"))
+        lines.append(f"  {label:<{width}}  {fmt(med):>8}  [{fmt(lo)}, {fmt(hi)}]")
+    return "\n".join(lines)
+
+
+def fmt(value: float) -> str:
+    return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+# -- listing ---------------------------------------------------------------------------------------------
+
+
+def list_scenarios(directory: Path = SCENARIO_DIR) -> int:
+    """Print the shipped scenarios, name and one-line description, and how to run one."""
+    paths = sorted(directory.glob("*.yaml"))
+    if not paths:
+        print(f"no scenarios in {directory}")
+        return EXIT_OK
+    width = max(len(p.stem) for p in paths)
+    print(f"Shipped scenarios ({directory}):")
+    for path in paths:
+        try:
+            description = load_scenario(path).description or "(no description)"
+        except ScenarioError as err:
+            description = f"(invalid: {err.problem})"
+        print(f"  {path.stem:<{width}}  {description}")
+    print(f"\nRun one with: python run.py {paths[0].stem}   (or a path to any scenario file)")
+    return EXIT_OK

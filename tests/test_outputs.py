@@ -1,0 +1,145 @@
+"""Run folders (simulation.outputs) and figures (simulation.plotting), on the tiny scenario."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from simulation import load_scenario, plotting, simulate
+from simulation.outputs import RunData, RunFolderError, read_run, write_run
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ROOT / "scenarios" / "tiny.yaml"
+TABLE_FILES = ["timeseries.csv", "labs.csv", "draws.csv", "summary.csv", "summary.json"]
+PLOTS = ["gap.png", "adoption.png", "capabilities.png", "runways.png"]
+
+
+@pytest.fixture(scope="module")
+def results():
+    return simulate(TINY, jobs=1)
+
+
+@pytest.fixture(scope="module")
+def run_dir(results, tmp_path_factory) -> Path:
+    return write_run(results, tmp_path_factory.mktemp("out"), command="python run.py tiny", wall_time_s=1.5)
+
+
+def test_folder_layout(run_dir: Path) -> None:
+    assert run_dir.parent.name == "tiny"
+    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", run_dir.name)
+    for name in [*TABLE_FILES, "manifest.json", "scenario.resolved.yaml"]:
+        assert (run_dir / name).is_file(), name
+    for name in PLOTS:
+        png = run_dir / "plots" / name
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert [p.name for p in run_dir.parent.iterdir()] == [run_dir.name]  # no temporary folder left
+
+
+def test_manifest_records_the_run(run_dir: Path, results) -> None:
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert list(manifest)[-1] == "complete" and manifest["complete"] is True
+    assert manifest["scenario"]["name"] == "tiny"
+    assert manifest["seed"] == results.seed
+    assert manifest["replicates"] == 3 and manifest["months"] == 12
+    assert manifest["resolved_scenario"]["adopters"]["n"] == 300
+    seeds = [d["model_seed"] for d in manifest["replicate_draws"]]
+    assert seeds == results.draws["model_seed"].tolist()
+    assert {"python", "numpy", "pandas", "mesa", "pydantic", "matplotlib", "simulation"} <= set(
+        manifest["versions"]
+    )
+    assert manifest["versions"]["mesa"]
+    assert manifest["git"] is None or re.fullmatch(r"[0-9a-f]{40}", manifest["git"]["commit"])
+    assert manifest["command"] == "python run.py tiny" and manifest["wall_time_s"] == 1.5
+    assert manifest["created_utc"].endswith("+00:00")
+
+
+def test_summary_json_matches_summary(run_dir: Path, results) -> None:
+    data = json.loads((run_dir / "summary.json").read_text())
+    assert data["replicates"] == 3
+    gap = data["indicators"]["gap_months_true_end"]
+    assert gap["median"] == pytest.approx(results.summary.loc["gap_months_true_end", "median"])
+    assert gap["p5"] <= gap["median"] <= gap["p95"]
+
+
+def test_read_run_round_trip(run_dir: Path, results) -> None:
+    run = read_run(run_dir)
+    assert isinstance(run, RunData) and run.name == "tiny"
+    pd.testing.assert_frame_equal(run.model, results.model, check_dtype=False, check_exact=True)
+    assert len(run.labs) == len(results.labs)
+    assert run.labs["open"].dtype == bool
+    assert run.summary.loc["gap_months_true_end", "median"] == pytest.approx(
+        results.summary.loc["gap_months_true_end", "median"]
+    )
+    assert run.scenario["name"] == "tiny" and run.manifest["complete"] is True
+
+
+def test_resolved_scenario_reloads_as_run(run_dir: Path, results) -> None:
+    reloaded = load_scenario(run_dir / "scenario.resolved.yaml")
+    assert reloaded == results.scenario.model_copy(update={"seed": results.seed, "replicates": 3})
+
+
+def test_read_run_refuses_what_is_not_a_complete_run(run_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(RunFolderError, match="not a folder"):
+        read_run(tmp_path / "missing")
+    with pytest.raises(RunFolderError, match="not a run folder"):
+        read_run(tmp_path)
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    (partial / "manifest.json").write_text(json.dumps({**manifest, "complete": False}))
+    with pytest.raises(RunFolderError, match="incomplete"):
+        read_run(partial)
+    (partial / "manifest.json").write_text("{not json")
+    with pytest.raises(RunFolderError, match="unreadable"):
+        read_run(partial)
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_write_leaves_no_folder(results, tmp_path: Path, monkeypatch, error) -> None:
+    def fail(*args, **kwargs):
+        raise error("stopped while drawing")
+
+    monkeypatch.setattr(plotting, "plot_run", fail)
+    out = tmp_path / "out"
+    with pytest.raises(error):
+        write_run(results, out)
+    assert not out.exists()  # nor the scenario folder, nor a .tmp- folder
+
+    earlier = out / "tiny" / "20250101-000000-abcdef"  # an existing run is left alone
+    earlier.mkdir(parents=True)
+    with pytest.raises(error):
+        write_run(results, out)
+    assert [p.name for p in (out / "tiny").iterdir()] == [earlier.name]
+
+
+def test_two_writes_make_two_folders(results, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(plotting, "plot_run", lambda run, out_dir: [])
+    first, second = write_run(results, tmp_path), write_run(results, tmp_path)
+    assert first != second and first.is_dir() and second.is_dir()
+
+
+def test_figures_from_a_saved_folder_or_run_data(run_dir: Path, tmp_path: Path) -> None:
+    from_folder = plotting.plot_gap(run_dir, tmp_path / "a")
+    from_data = plotting.plot_gap(read_run(run_dir), tmp_path / "b")
+    assert from_folder.name == from_data.name == "gap.png"
+    assert from_folder.stat().st_size > 10_000
+
+
+def test_quantile_band() -> None:
+    frame = pd.DataFrame(
+        {"replicate": [0, 1, 2, 0, 1, 2], "date": ["2025-01"] * 3 + ["2025-02"] * 3, "v": [1, 2, 3, 4, 5, 6]}
+    )
+    band = plotting.quantile_band(frame, "v", scale=10)
+    assert band["median"].tolist() == [20, 50]
+    assert band["p5"].tolist() == pytest.approx([11, 41])
+    assert band["x"].dt.month.tolist() == [1, 2]
+
+
+def test_spread_keeps_labels_apart_inside_limits() -> None:
+    ys = plotting.spread([5, 5, 5, 0, 10], gap=2, lo=0, hi=10)
+    assert ys.min() >= 0 and ys.max() <= 10
+    assert min(abs(a - b) for i, a in enumerate(ys) for b in ys[i + 1 :]) >= 2 - 1e-9
