@@ -303,9 +303,14 @@ class Lab(mesa.Agent):
 
     def apply_ban(self) -> None:
         """A bound open lab whose next run exceeds the threshold turns closed if that is its response."""
-        if self.is_open and self.banned_here() and self.cfg.ban_response == "close":
-            if self.training_flop > self.model.params.policy.ban.threshold_flop:
-                self.is_open = False
+        ban = self.model.params.policy.ban
+        if (
+            self.is_open
+            and self.banned_here()
+            and self.cfg.ban_response == "close"
+            and self.training_flop > ban.threshold_flop
+        ):
+            self.is_open = False
 
     # -- after the market ------------------------------------------------------------------------------
     def record_usage(self) -> None:

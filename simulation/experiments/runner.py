@@ -104,10 +104,14 @@ def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict
 START_METHOD = "fork" if "fork" in get_all_start_methods() else "spawn"
 
 
-def _limit_blas_threads() -> None:
-    """One BLAS thread per worker process: numpy's BLAS otherwise oversubscribes the cores."""
+def _init_worker() -> None:
+    """Worker set-up: one BLAS thread (numpy's BLAS otherwise oversubscribes the cores), and Ctrl-C left
+    to the parent, which cancels what is queued and cleans up."""
+    import signal
+
     from threadpoolctl import threadpool_limits
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
 
 
@@ -187,14 +191,18 @@ def run_specs(
                 results[i] = run_replicate(spec)
                 bar.update()
         else:
-            ctx = get_context(START_METHOD)
-            with ProcessPoolExecutor(
-                max_workers=workers, mp_context=ctx, initializer=_limit_blas_threads
-            ) as pool:
+            pool = ProcessPoolExecutor(
+                max_workers=workers, mp_context=get_context(START_METHOD), initializer=_init_worker
+            )
+            try:
                 futures = {pool.submit(run_replicate, spec): i for i, spec in enumerate(specs)}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
                     bar.update()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
     finally:
         bar.close()
     return results
