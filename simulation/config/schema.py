@@ -257,7 +257,9 @@ class BanPolicy(Frozen):
 
 
 class PolicyConfig(Frozen):
-    ban: BanPolicy = Field(default_factory=BanPolicy)
+    """Policies a scenario can switch on."""
+
+    ban: BanPolicy = Field(default_factory=BanPolicy, description="An open-weight ban (F9, F11).")
 
 
 class WorldConfig(Frozen):
@@ -425,10 +427,14 @@ class Prehistory(Frozen):
     open_focus_eci: float = Field(
         default=0.0, description="Open frontier's benchmark focus, subtracted to get true capability."
     )
-    points: list[PrehistoryPoint] = Field(default_factory=list)
+    points: list[PrehistoryPoint] = Field(
+        default_factory=list, description="Monthly or quarterly points, any order."
+    )
 
 
 class AdoptersConfig(Frozen):
+    """The adopter population (numpy arrays; each adopter stands for many real users)."""
+
     n: int = Field(default=10_000, ge=10, le=10_000_000, description="Number of simulated adopters.")
     burn_in_months: int = Field(
         default=12,
@@ -437,8 +443,10 @@ class AdoptersConfig(Frozen):
         description="Months of adopter choices at the start state before tick 0, so the run starts from "
         "settled, popularity-shaped adoption (F4).",
     )
-    segments: dict[str, SegmentConfig]
-    regions: dict[str, RegionConfig]
+    segments: dict[str, SegmentConfig] = Field(description="Adopter segments by name.")
+    regions: dict[str, RegionConfig] = Field(
+        description="Regions by name; a region named like a bloc is its home."
+    )
 
 
 class Event(Frozen):
@@ -476,13 +484,21 @@ class Scenario(Frozen):
     months: int = Field(default=48, ge=1, le=600, description="Number of monthly ticks.")
     seed: int = Field(default=1, ge=0, description="Root seed; replicate seeds are spawned from it.")
     replicates: int = Field(default=20, ge=1, le=10_000, description="Replicates per run.")
-    world: WorldConfig = Field(default_factory=WorldConfig)
-    policy: PolicyConfig = Field(default_factory=PolicyConfig)
-    blocs: dict[str, BlocConfig]
-    labs: dict[str, LabConfig]
-    adopters: AdoptersConfig
-    prehistory: Prehistory = Field(default_factory=Prehistory)
-    events: list[Event] = Field(default_factory=list)
+    world: WorldConfig = Field(
+        default_factory=WorldConfig, description="World-wide technical and economic parameters."
+    )
+    policy: PolicyConfig = Field(
+        default_factory=PolicyConfig, description="Policies in force (they can start by event)."
+    )
+    blocs: dict[str, BlocConfig] = Field(
+        description="Origin blocs of labs, by name (us, china, eu, other, ...)."
+    )
+    labs: dict[str, LabConfig] = Field(description="The labs, by name; order fixes their columns in tables.")
+    adopters: AdoptersConfig = Field(description="The adopter population: size, segments and regions.")
+    prehistory: Prehistory = Field(
+        default_factory=Prehistory, description="Frontier history before the start, for gaps in months."
+    )
+    events: list[Event] = Field(default_factory=list, description="Dated parameter changes.")
     expected_effects: list[ExpectedEffect] = Field(
         default_factory=list,
         description="What the scenario should do relative to the baseline (tested with the same seeds).",
