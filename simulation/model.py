@@ -69,8 +69,8 @@ class EcosystemModel(mesa.Model):
             Lab(self, name, i)
         self.labs = self.agents_by_type[Lab]
         self.lab_list: list[Lab] = sorted(self.labs, key=lambda lab: lab.index)
-        self.population = AdopterPopulation(p, len(self.lab_list), self.stream(STREAM_POPULATION))
-        self.history = metrics.FrontierHistory.from_prehistory(p)
+        self.population = AdopterPopulation(self.params, len(self.lab_list), self.stream(STREAM_POPULATION))
+        self.history = metrics.FrontierHistory.from_prehistory(self.params)
         self.frontier_benchmark_eci = float(
             self.lab_vector("capability_benchmark_eci")[self.lab_active_mask()].max()
         )
