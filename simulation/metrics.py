@@ -242,6 +242,8 @@ def lab_reporters(segment_names: list[str]) -> dict[str, Any]:
         "revenue_usd": "revenue_usd",
         "raised_usd": "raised_usd",
         "compute_spend_usd": "compute_spend_usd",
+        "costs_usd": "costs_usd",  # staff and serving
+        "subsidy_usd": "subsidy_received_usd",
         "users": "users",
         "usage_mtok": "usage_mtok",
         "price_usd_per_mtok": _LabPrice(),

@@ -71,9 +71,8 @@ class EcosystemModel(mesa.Model):
         self.lab_list: list[Lab] = sorted(self.labs, key=lambda lab: lab.index)
         self.population = AdopterPopulation(self.params, len(self.lab_list), self.stream(STREAM_POPULATION))
         self.history = metrics.FrontierHistory.from_prehistory(self.params)
-        self.frontier_benchmark_eci = float(
-            self.lab_vector("capability_benchmark_eci")[self.lab_active_mask()].max()
-        )
+        self.frontier_benchmark_eci = 0.0  # set by record() from the labs active at each tick
+        self.users, self.usage = self.population.tally()
         self.burn_in()
         self.record()
 

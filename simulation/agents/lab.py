@@ -40,6 +40,7 @@ class Lab(mesa.Agent):
         self.revenue_usd = 0.0
         self.costs_usd = 0.0
         self.raised_usd = 0.0
+        self.subsidy_received_usd = 0.0
         self.compute_spend_usd = 0.0
         self.runway_months = RUNWAY_CAP_MONTHS  # set from the planned burn once the lab is built
         self.spend_factor = 1.0
@@ -55,6 +56,8 @@ class Lab(mesa.Agent):
         # history of internal capability for the training lag: index k holds tick (k - lag)
         lag = world.training_lag_months
         self._internal_history = [internal0 - growth * (lag - k) for k in range(lag + 1)]
+        # training FLOP of the run behind each of those snapshots (what a ban threshold judges)
+        self._flop_history = [self.compute_flop_per_month * world.run_months] * (lag + 1)
         self.capability_true_eci = cfg.initial_capability_eci
         self.capability_benchmark_eci = cfg.initial_capability_eci + cfg.benchmark_focus_eci
         # newest release adopters under an open-weight ban may use (released before it or below its threshold)
@@ -98,7 +101,7 @@ class Lab(mesa.Agent):
         """ECI points from log10 effective training compute (F2): alpha * log10(run FLOP * efficiency)."""
         world = self.model.params.world
         effective = self.compute_flop_per_month * world.run_months * self.cfg.training_efficiency
-        return world.eci_per_decade_compute * math.log10(effective)
+        return world.eci_per_decade_compute * math.log10(max(effective, 1.0))  # a lab with no compute: 0
 
     def expected_growth_eci_per_month(self) -> float:
         """Rough capability growth used only to place the start between releases."""
@@ -123,7 +126,7 @@ class Lab(mesa.Agent):
     def finance(self) -> None:
         """Revenue from last month's usage, costs, patron money, fundraising; exit when cash runs out."""
         if not self.active:
-            self.revenue_usd = self.costs_usd = self.raised_usd = 0.0
+            self.revenue_usd = self.costs_usd = self.raised_usd = self.subsidy_received_usd = 0.0
             return
         world = self.model.params.world
         cfg = self.cfg
@@ -136,7 +139,7 @@ class Lab(mesa.Agent):
             serving = spend_mtok * (1 - world.closed_gross_margin)
         self.costs_usd = cfg.staff_usd_per_month + serving
         self.raised_usd = self.fundraise()
-        subsidy = self.subsidy_usd()
+        subsidy = self.subsidy_received_usd = self.subsidy_usd()
         self.cash_usd += self.revenue_usd + subsidy + self.raised_usd - self.costs_usd
         net_burn = self.planned_compute_spend_usd() + self.costs_usd - self.revenue_usd - subsidy
         self.runway_months = self.runway(self.cash_usd, net_burn)
@@ -228,6 +231,8 @@ class Lab(mesa.Agent):
         self.internal_capability_eci = self.compute_term_eci() + self.know_how_eci
         self._internal_history.append(self.internal_capability_eci)
         del self._internal_history[0]
+        self._flop_history.append(self.training_flop)
+        del self._flop_history[0]
 
     def research_gain(self) -> float:
         """Own algorithmic progress, cut when compute purchases are cut (a short runway)."""
@@ -279,7 +284,7 @@ class Lab(mesa.Agent):
         self.last_release_tick = self.model.tick
         world = self.model.params.world
         candidate = self._internal_history[0]
-        training_flop = self.training_flop
+        training_flop = self._flop_history[0]  # the run that produced the candidate
         ban = self.model.params.policy.ban
         if self.is_open and self.banned_here() and training_flop > ban.threshold_flop:
             if cfg.ban_response != "train_below_threshold":

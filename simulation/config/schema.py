@@ -295,7 +295,7 @@ class WorldConfig(Frozen):
         description="Fractional fall per year of the compute price (hardware progress).",
     )
     compute_depreciation_per_month: float = Field(
-        default=1 / 36, ge=0, le=1, description="Fraction of capacity retired per month (about 3-year life)."
+        default=1 / 36, ge=0, lt=1, description="Fraction of capacity retired per month (about 3-year life)."
     )
     runway_comfort_months: float = Field(
         default=18.0,

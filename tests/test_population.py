@@ -1,0 +1,323 @@
+"""Adopter choices (F4, F9, F14, F17): open-only segments, stickiness, switching costs, consideration sets,
+bans and tallies, on the small hand-made scenario. Where exact outcomes are needed the random streams are
+replaced by noiseless stand-ins (``choose`` takes its generators as arguments)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+
+import numpy as np
+import pytest
+from conftest import SMALL_SCENARIO, lab_by_name
+
+from simulation.agents.population import NONE
+from simulation.config import ScenarioError, scenario_from_dict
+from simulation.model import EcosystemModel
+
+
+class NoNoiseRng:
+    """Stands in for a numpy Generator in ``AdopterPopulation.choose``: ``random`` returns a constant (who
+    reconsiders) and every Gumbel draw is 0, so choices follow the deterministic weights and utilities."""
+
+    def __init__(self, random_value: float = 0.0):
+        self.random_value = random_value
+
+    def random(self, size=None) -> np.ndarray:
+        return np.full(size, self.random_value)
+
+    def gumbel(self, loc=0.0, scale=1.0, size=None) -> np.ndarray:
+        return np.zeros(size)
+
+    def spawn(self, n_children: int) -> list[NoNoiseRng]:
+        return [NoNoiseRng(self.random_value) for _ in range(n_children)]
+
+
+EVERYONE_RECONSIDERS = 0.0  # random() < reconsider rate for every adopter
+NOBODY_RECONSIDERS = 1.0
+
+
+def choose(model: EcosystemModel, market, voluntary: NoNoiseRng) -> None:
+    """One choice step on ``market``; forced re-choices (no usable model) are noiseless too."""
+    p = model.params
+    enforcement = p.policy.ban.enforcement if p.policy.ban.active else 0.0
+    model.population.choose(market, model.tick, voluntary, NoNoiseRng(), p.world, enforcement)
+
+
+def six_lab_model(**changes) -> EcosystemModel:
+    """The small scenario with three more open labs (6 labs): room for consideration sets to matter."""
+    data = copy.deepcopy(SMALL_SCENARIO)
+    data["labs"]["open_cn2"] = dict(data["labs"]["open_cn"], initial_capability_eci=121.0)
+    data["labs"]["open_cn3"] = dict(data["labs"]["open_cn"], initial_capability_eci=118.0)
+    data["labs"]["open_us2"] = dict(data["labs"]["open_us"], initial_capability_eci=119.0)
+    for path, value in changes.items():
+        node = data
+        *parents, last = path.split("__")
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return EcosystemModel(scenario_from_dict(data), seed=5)
+
+
+# -- open-only segments (F17) ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_local_adopters_never_hold_a_closed_model(make_model, seed: int) -> None:
+    # open_us turns closed at tick 1 (ban with response "close"): its local adopters must leave it
+    model = make_model(
+        {
+            "policy.ban.active": True,
+            "policy.ban.threshold_flop": 1e25,
+            "labs.open_us.ban_response": "close",
+        },
+        seed=seed,
+    )
+    pop = model.population
+    local = pop.segment == model.segment_names.index("local")
+    open_us = lab_by_name(model, "open_us")
+    assert np.any(pop.choice[local] == open_us.index)  # before the ban bites, some local adopters use it
+    for _ in range(6):
+        model.step()
+        open_labs = [lab.index for lab in model.lab_list if lab.is_open]
+        assert np.all(np.isin(pop.choice[local], open_labs)), model.tick
+        for lab in model.lab_list:
+            if not lab.is_open:
+                assert lab.users_by_segment[model.segment_names.index("local")] == 0
+    assert not open_us.is_open
+
+
+# -- stickiness and switching costs (F4, F14) -------------------------------------------------------------------
+
+
+def test_adopters_who_do_not_reconsider_keep_their_model(make_model) -> None:
+    model = make_model()
+    pop = model.population
+    before = pop.choice.copy()
+    assert np.all(before != NONE)
+    market = model.market()
+    # make another lab far better: nobody who keeps their model may notice
+    better = dataclasses.replace(
+        market, true_eci=market.true_eci + np.array([0.0, 0.0, 40.0]), benchmark_eci=market.benchmark_eci + 40
+    )
+    choose(model, better, NoNoiseRng(NOBODY_RECONSIDERS))
+    np.testing.assert_array_equal(pop.choice, before)
+
+
+def test_no_reconsideration_in_a_run_means_no_change(make_model) -> None:
+    model = make_model(
+        {
+            "adopters.segments.general.reconsider_rate_per_month": 0.0,
+            "adopters.segments.local.reconsider_rate_per_month": 0.0,
+        }
+    )
+    before = model.population.choice.copy()
+    assert np.all(before != NONE)  # the burn-in gave everyone a model
+    for _ in range(6):
+        model.step()
+        np.testing.assert_array_equal(model.population.choice, before)
+
+
+def test_adopter_switches_only_when_gain_beats_switching_cost(make_model) -> None:
+    model = make_model(
+        {
+            "adopters.segments.general.consideration_size": 3,  # everyone sees every lab
+            "adopters.segments.local.consideration_size": 3,
+        }
+    )
+    pop = model.population
+    market = model.market()
+    open_only = pop.open_only[pop.segment]
+    pop.choice[:] = np.where(open_only, lab_by_name(model, "open_us").index, lab_by_name(model, "closed_us").index)
+    idx = np.arange(pop.n)
+    utility = pop.utility(idx, market, model.tick)
+    utility[open_only[:, None] & ~market.is_open[None, :]] = -np.inf  # local adopters cannot use closed models
+    best = utility.argmax(axis=1)
+    gain = utility[idx, best] - utility[idx, pop.choice]
+    current = pop.choice.copy()
+    # three groups of adopters who would gain by moving: cost below, equal to and above the gain
+    wants = np.flatnonzero(gain > 0.05)
+    below, equal, above = wants[0::3], wants[1::3], wants[2::3]
+    assert min(len(below), len(equal), len(above)) >= 10
+    pop.switching_cost[below] = gain[below] / 2
+    pop.switching_cost[equal] = gain[equal]
+    pop.switching_cost[above] = gain[above] * 2
+    content = np.flatnonzero(gain == 0)  # already on their best model
+    pop.switching_cost[content] = 0.0
+    choose(model, market, NoNoiseRng(EVERYONE_RECONSIDERS))  # no noise: utility as computed above
+    np.testing.assert_array_equal(pop.choice[below], best[below])
+    np.testing.assert_array_equal(pop.choice[equal], current[equal])  # a tie is not a gain
+    np.testing.assert_array_equal(pop.choice[above], current[above])
+    np.testing.assert_array_equal(pop.choice[content], current[content])
+
+
+# -- consideration sets (F4) -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_consideration_set_is_top_k_plus_current_model(k: int) -> None:
+    model = six_lab_model(
+        adopters__segments__general__consideration_size=k, adopters__segments__local__consideration_size=k
+    )
+    pop, market = model.population, model.market()
+    n, n_labs = pop.n, market.available.size
+    # Without noise, the k most popular labs a segment may use are considered. Make popularity fall and
+    # capability rise with the lab index: the models adopters would like best are the least visible.
+    popularity = np.array([0.40, 0.25, 0.15, 0.10, 0.06, 0.04])
+    pop.popularity = np.tile(popularity, (len(model.segment_names), 1))
+    capability = np.linspace(120.0, 145.0, n_labs)
+    market = dataclasses.replace(
+        market,
+        available=np.ones(n_labs, dtype=bool),
+        recent=np.zeros(n_labs, dtype=bool),
+        true_eci=capability,
+        benchmark_eci=capability,
+        legal_true_eci=capability,
+        legal_benchmark_eci=capability,
+    )
+    allowed = np.tile(market.available, (n, 1)) & ~(pop.open_only[pop.segment][:, None] & ~market.is_open[None, :])
+    # half the adopters hold their least preferred allowed model (the first one), half hold none
+    has_model = np.arange(n) % 2 == 0
+    pop.choice[:] = np.where(has_model, allowed.argmax(axis=1), NONE)
+    current = pop.choice.copy()
+    pop.switching_cost[:] = 0.0  # any gain is enough to move
+    utility = pop.utility(np.arange(n), market, model.tick)
+    choose(model, market, NoNoiseRng(EVERYONE_RECONSIDERS))
+    expected = np.empty(n, dtype=int)
+    unlimited = np.empty(n, dtype=int)
+    for i in range(n):
+        usable = np.flatnonzero(allowed[i])
+        seen = set(usable[np.argsort(-popularity[usable], kind="stable")[:k]].tolist())
+        if current[i] != NONE:
+            seen.add(int(current[i]))
+        assert len(seen) <= k + 1
+        expected[i] = max(seen, key=lambda j, i=i: utility[i, j])
+        unlimited[i] = usable[utility[i, usable].argmax()]
+    np.testing.assert_array_equal(pop.choice, expected)
+    # the limited attention mattered: many would have chosen differently seeing every model
+    assert np.mean(expected != unlimited) > 0.5
+
+
+# -- bans (F9) ------------------------------------------------------------------------------------------------------
+
+
+def test_complying_adopters_in_the_jurisdiction_see_only_the_legal_release(make_model) -> None:
+    model = make_model(
+        {
+            "policy.ban.active": True,
+            "policy.ban.jurisdiction": "us",
+            "policy.ban.enforcement": 0.5,
+            "adopters.segments.general.consideration_size": 3,
+            "adopters.segments.local.consideration_size": 3,
+        }
+    )
+    pop = model.population
+    cn = lab_by_name(model, "open_cn").index
+    plain = model.market()
+    old_release = np.where(np.arange(3) == cn, 40.0, 0.0)  # the legal release is 40 points behind the newest
+    plain = dataclasses.replace(
+        plain, legal_true_eci=plain.true_eci - old_release, legal_benchmark_eci=plain.benchmark_eci - old_release
+    )
+    banned = dataclasses.replace(plain, ban_region=model.region_names.index("us"))
+    unbanned = dataclasses.replace(plain, ban_region=-1)
+    legal_only = dataclasses.replace(plain, true_eci=plain.legal_true_eci, benchmark_eci=plain.legal_benchmark_eci)
+    pop.choice[:] = NONE
+    choose(model, banned, NoNoiseRng(EVERYONE_RECONSIDERS))
+    idx = np.arange(pop.n)
+    complies = (pop.region == model.region_names.index("us")) & (pop.enforcement_draw < 0.5)
+    assert 20 < complies.sum() < (pop.region == 0).sum()  # some in the US comply, some do not
+    expected_u = np.where(
+        complies[:, None], pop.utility(idx, legal_only, model.tick), pop.utility(idx, unbanned, model.tick)
+    )
+    np.testing.assert_allclose(pop.utility(idx, banned, model.tick), expected_u)
+    expected_u[pop.open_only[pop.segment][:, None] & ~banned.is_open[None, :]] = -np.inf
+    np.testing.assert_array_equal(pop.choice, expected_u.argmax(axis=1))
+    # compliers weigh only the old, far weaker release and leave it; others still use the new one (leakage)
+    assert not np.any(pop.choice[complies] == cn)
+    assert np.any(pop.choice[~complies & (pop.region == 0)] == cn)
+
+
+def test_no_ban_outside_the_jurisdiction_or_when_inactive(make_model) -> None:
+    model = make_model({"policy.ban.active": False})
+    assert model.market().ban_region == -1
+    model = make_model({"policy.ban.active": True, "policy.ban.jurisdiction": "china"})
+    assert model.market().ban_region == model.region_names.index("china")
+
+
+# -- tallies -----------------------------------------------------------------------------------------------------
+
+
+def test_tally_counts_every_adopter_once(make_model) -> None:
+    model = make_model()
+    pop = model.population
+    pop.choice[:10] = NONE  # some adopters without a model
+    users, usage = pop.tally()
+    assert users.shape == (2, 2, 4)  # segments x regions x (labs + no model)
+    assert users.sum() == pop.n == 300
+    assert usage.sum() == pytest.approx(pop.usage_mtok.sum())
+    # segment and region sizes are exact (largest remainder): 210/90 and 180/120
+    np.testing.assert_array_equal(users.sum(axis=(1, 2)), [210, 90])
+    np.testing.assert_array_equal(users.sum(axis=(0, 2)), [180, 120])
+    assert users[..., -1].sum() == 10
+    for j in range(3):
+        assert users[..., j].sum() == np.sum(pop.choice == j)
+        assert usage[..., j].sum() == pytest.approx(pop.usage_mtok[pop.choice == j].sum())
+    for lab in model.lab_list:  # what the labs were told at the last market step
+        assert lab.users == int(model.users[..., lab.index].sum())
+
+
+def test_tally_sums_to_n_every_tick(make_model) -> None:
+    model = make_model()
+    for _ in range(5):
+        model.step()
+        users, _ = model.population.tally()
+        assert users.sum() == 300
+        assert sum(lab.users for lab in model.lab_list) + users[..., -1].sum() == 300
+
+
+# -- start-up and events on adopters --------------------------------------------------------------------------
+
+
+def test_model_without_burn_in_starts_with_nobody_using_a_model(make_model) -> None:
+    model = make_model({"adopters.burn_in_months": 0})
+    assert np.all(model.population.choice == NONE)
+    assert all(lab.users == 0 for lab in model.lab_list)
+    assert model.current["open_share_usage"] == 0.0
+    model.step()
+    assert np.all(model.population.choice != NONE)  # nobody without a model stays without one
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "who", "labs_shift"),
+    [
+        # F13: US adopters' trust in Chinese models falls from -0.5 to -5.5; open weights feel only
+        # world.open_trust_weight (0.5 here) of origin trust
+        ("adopters.regions.us.trust_by_bloc.china", -5.5, ("region", "us"), {"open_cn": -5.0 * 0.5}),
+        # F12/F14: general adopters value self-hosting 2 utility units more (mean 0 -> 2)
+        ("adopters.segments.general.control_value", 2.0, ("segment", "general"), {"open_us": 2.0, "open_cn": 2.0}),
+    ],
+)
+def test_events_on_adopter_preferences_take_effect_or_are_rejected(
+    path: str, value: float, who: tuple[str, str], labs_shift: dict[str, float]
+) -> None:
+    """An event the loader accepts must act from its month on; one that cannot act must be refused."""
+    data = copy.deepcopy(SMALL_SCENARIO)
+    data["world"]["open_trust_weight"] = 0.5
+    data["events"] = [{"at": "2025-03", "set": {path: value}}]  # tick 2
+    try:
+        scenario = scenario_from_dict(data)
+    except ScenarioError:
+        return  # refused up front: acceptable
+    model = EcosystemModel(scenario, seed=3)
+    pop = model.population
+    kind, name = who
+    group = np.flatnonzero(
+        pop.region == model.region_names.index(name) if kind == "region" else pop.segment == model.segment_names.index(name)
+    )
+    model.step()
+    market = model.market()
+    before = pop.utility(group, market, 1)
+    model.step()  # tick 2: the event applies
+    after = pop.utility(group, market, 1)
+    for lab in model.lab_list:
+        np.testing.assert_allclose(after[:, lab.index] - before[:, lab.index], labs_shift.get(lab.name, 0.0), atol=1e-9)
