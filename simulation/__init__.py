@@ -1,10 +1,23 @@
 """Agent-based simulation of the open-weight vs closed AI model ecosystem (Mesa)."""
 
+from .compare import CompareError, compare
 from .config import Scenario, ScenarioError, load_scenario
 from .experiments import Results, simulate
 
 run = simulate  # ``simulation.run(scenario, replicates=20, seed=1) -> Results``
+# ``simulation.compare([run_dir, ...], reference=None, out="outputs") -> Path`` (the function shadows the
+# module of the same name; import its other names with ``from simulation.compare import ...``)
 
 __version__ = "0.1.0"
 
-__all__ = ["Results", "Scenario", "ScenarioError", "__version__", "load_scenario", "run", "simulate"]
+__all__ = [
+    "CompareError",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "compare",
+    "load_scenario",
+    "run",
+    "simulate",
+]

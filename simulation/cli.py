@@ -5,10 +5,13 @@ Several scenarios in one command share the root seed, so replicate ``i`` of each
 numbers (common random numbers) and differences between scenarios are not sampling noise. Every file is
 validated before anything runs.
 
-Exit codes: 0 done; 2 a bad scenario file or usage; 130 interrupted (Ctrl-C).
+``python run.py compare RUN_DIR RUN_DIR [...]`` compares saved runs (see ``compare.py``); several scenarios
+in one run command are compared automatically, the first as the reference.
 
-This module imports only the scenario loader at start-up: ``--check`` and ``--list`` never load Mesa or
-matplotlib. Simulation and output modules are imported when a run starts.
+Exit codes: 0 done; 2 a bad scenario file, runs that cannot be compared, or usage; 130 interrupted (Ctrl-C).
+
+This module imports only the scenario loader and the comparison code at start-up: ``--check`` and
+``--list`` never load Mesa or matplotlib. Simulation and output modules are imported when a run starts.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .compare import ALIGN_CHOICES, CompareError, build, compare, load_runs, write_comparison
 from .config import Scenario, ScenarioError, load_scenario
 from .config.loader import SCENARIO_DIR, resolve_file
 
@@ -45,8 +49,8 @@ BLOC_LABELS = {"us": "US", "eu": "EU", "china": "Chinese"}
 
 # Subcommands to come. Each will get its own parser and function in COMMANDS; until then they are
 # recognised (so a scenario file is never mistaken for one) and refused.
-FUTURE_COMMANDS = ("compare", "sweep", "dashboard")
-COMMANDS: dict[str, Callable[[list[str]], int]] = {}
+FUTURE_COMMANDS = ("sweep", "dashboard")
+COMMANDS: dict[str, Callable[[list[str]], int]] = {}  # filled below each command's function
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -167,6 +171,7 @@ def run_all(scenarios: list[Scenario], args: argparse.Namespace, argv: list[str]
             file=sys.stderr,
         )
     command = shlex.join(["python", "run.py", *argv])
+    folders: list[Path] = []
     for scenario in scenarios:
         started = time.perf_counter()
         try:
@@ -182,7 +187,28 @@ def run_all(scenarios: list[Scenario], args: argparse.Namespace, argv: list[str]
             return 1
         print(summary_text(results, wall))
         print(f"saved: {folder}\n")
+        folders.append(folder)
+    if len(folders) > 1:
+        auto_compare(folders, args.out, command)
     return EXIT_OK
+
+
+def auto_compare(folders: list[Path], out: str, command: str) -> None:
+    """After a run of several scenarios: compare them, the first as the reference. The runs are saved
+    whatever happens here, so a comparison that cannot be made is a note, not an error."""
+    try:
+        path = compare(folders, out=out, command=command)
+    except CompareError as err:
+        print(f"note: no comparison: {err}", file=sys.stderr)
+        print(
+            f"  compare later: python run.py compare {shlex.join(map(str, folders))} --align ...",
+            file=sys.stderr,
+        )
+        return
+    except OSError as exc:
+        print(f"note: could not save the comparison: {exc}", file=sys.stderr)
+        return
+    print(f"comparison: {path / 'report.html'}")
 
 
 def unwritable(out: Path) -> str | None:
@@ -221,6 +247,61 @@ def summary_text(results: Results, wall_time_s: float) -> str:
 
 def fmt(value: float) -> str:
     return f"{value:.2f}" if abs(value) < 10 else f"{value:.1f}"
+
+
+# -- the compare command ---------------------------------------------------------------------------------
+
+
+def compare_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="run.py compare",
+        description="Compare saved runs side by side: overlay figures, differences from a reference "
+        "(paired by replicate where the runs share seeds) and one self-contained report.html, in a new "
+        "folder under OUT/compare/.",
+        epilog="Runs of different lengths or start dates are refused unless --align says how to line them up.",
+    )
+    parser.add_argument("runs", nargs="+", metavar="RUN_DIR", help="run folders written by run.py")
+    parser.add_argument(
+        "--reference", metavar="RUN_DIR", help="the run the others are compared with (default: the first)"
+    )
+    parser.add_argument("--out", default="outputs", metavar="DIR", help="output folder (default: outputs)")
+    parser.add_argument(
+        "--align",
+        choices=ALIGN_CHOICES,
+        help="truncate: compare the first months all runs have; calendar: compare the calendar months "
+        "they share",
+    )
+    return parser
+
+
+def compare_command(argv: list[str]) -> int:
+    """``run.py compare``: refusals are one line on stderr and exit code 2, with nothing written."""
+    try:
+        args = compare_parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        comparison = build(load_runs(args.runs, args.reference), args.align)
+        problem = unwritable(Path(args.out))
+        if problem:
+            raise CompareError(f"--out {args.out}: {problem}")
+        path = write_comparison(comparison, args.out, shlex.join(["python", "run.py", "compare", *argv]))
+    except CompareError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted: no partial comparison folder was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except OSError as exc:
+        print(f"error: could not save the comparison: {exc}", file=sys.stderr)
+        return 1
+    for label, pairing in comparison.pairing.items():
+        print(f"{label} vs {comparison.reference.label}: {pairing.reason}")
+    print(f"saved: {path}\nreport: {path / 'report.html'}")
+    return EXIT_OK
+
+
+COMMANDS["compare"] = compare_command
 
 
 # -- listing ---------------------------------------------------------------------------------------------

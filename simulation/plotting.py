@@ -6,8 +6,8 @@ units, the x axis is calendar dates. Figures are drawn on :class:`matplotlib.fig
 the Agg canvas, never through pyplot: nothing opens a window, no global figure list grows, and importing
 this module leaves the user's own matplotlib backend alone (e.g. in a notebook).
 
-``quantile_band`` and ``plot_band`` draw a median line with its 5-95% band across replicates; they are
-meant for reuse by figures that overlay several runs.
+``quantile_band`` and ``plot_band`` draw a median line with its 5-95% band across replicates;
+``plot_overlays`` uses them to overlay several runs (one colour per scenario) for comparisons.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +99,7 @@ def new_figure(nrows: int = 1, ncols: int = 1, **kwargs: Any) -> tuple[Figure, A
     """A figure with the Agg canvas (no pyplot) and its axes, laid out with constrained layout."""
     fig = Figure(layout="constrained", figsize=kwargs.pop("figsize", None))
     FigureCanvasAgg(fig)
-    axes = fig.subplots(nrows, ncols, squeeze=True, **kwargs)
+    axes = fig.subplots(nrows, ncols, squeeze=kwargs.pop("squeeze", True), **kwargs)
     return fig, axes
 
 
@@ -419,3 +420,174 @@ def plot_runways(run: Run, out_dir: str | Path) -> Path:
             caption(run, f"Lines: medians; runways over {cap:.0f} months are drawn at {cap:.0f}"),
         )
         return save(fig, Path(out_dir) / "runways.png")
+
+
+# -- overlays of several runs (comparisons) --------------------------------------------------------------
+
+SCENARIO_LINESTYLES = ["-", "--", "-.", (0, (5, 1, 1, 1, 1, 1))]  # tell scenarios apart in grey print too
+
+
+@dataclass
+class OverlaySeries:
+    """One scenario in an overlay figure: its model table cut to the compared window, its colour and line
+    style, and its events (``at``, ``note``) inside the window. ``start`` is the run's first month."""
+
+    label: str
+    model: pd.DataFrame
+    colour: str
+    start: str
+    events: list[dict[str, Any]] = field(default_factory=list)
+    linestyle: Any = "-"
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """An overlay figure: one panel per (metric column, panel title), every scenario drawn in each."""
+
+    filename: str
+    title: str
+    ylabel: str
+    panels: tuple[tuple[str, str], ...]
+    scale: float = 1.0
+    ylim: tuple[float, float | None] | None = None  # None at the top: automatic
+    zero_line: bool = False
+
+
+def scenario_style(i: int) -> tuple[str, Any]:
+    """Colour and line style of the ``i``-th scenario of a comparison (the reference is 0)."""
+    return LINE_COLOURS[i % len(LINE_COLOURS)], SCENARIO_LINESTYLES[i % len(SCENARIO_LINESTYLES)]
+
+
+def overlays(blocs: Sequence[str]) -> list[Overlay]:
+    """The headline overlay figures of a comparison, for the given origin blocs."""
+    origin = tuple((f"open_usage_share_origin_{b}", BLOC_LABS.get(b, f"{b} labs")) for b in blocs)
+    alive = tuple((f"labs_alive_{b}", BLOC_LABS.get(b, f"{b} labs")) for b in blocs)
+    return [
+        Overlay(
+            "gap.png",
+            "How many months open models trail the closed frontier",
+            "Gap (months behind)",
+            (("gap_months_true", "On true capability"), ("gap_months_benchmark", "On benchmark scores")),
+            zero_line=True,
+        ),
+        Overlay(
+            "open_share.png",
+            "Open models' share of all token usage",
+            "Share of usage (%)",
+            (("open_share_usage", "Of all usage"),),
+            scale=100,
+            ylim=(0, 100),
+        ),
+        Overlay(
+            "open_usage_by_origin.png",
+            "Share of open-model usage by the labs' origin",
+            "Share of open usage (%)",
+            origin,
+            scale=100,
+            ylim=(0, 100),
+        ),
+        Overlay("labs_alive.png", "Labs still in business, by origin", "Labs alive", alive, ylim=(0, None)),
+    ]
+
+
+def plot_overlays(series: Sequence[OverlaySeries], out_dir: str | Path, axis: str = "date") -> list[Path]:
+    """Every overlay figure of a comparison into ``out_dir``. ``axis``: "date" (calendar months) or
+    "month" (months since each run's start, when the runs start on different dates)."""
+    blocs = list(dict.fromkeys(b for s in series for b in _blocs_in(s.model)))
+    return [plot_overlay(series, overlay, out_dir, axis) for overlay in overlays(blocs)]
+
+
+def _blocs_in(model: pd.DataFrame) -> list[str]:
+    prefix = "labs_alive_"
+    return [c[len(prefix) :] for c in model.columns if c.startswith(prefix) and c[len(prefix) :] in BLOC_LABS]
+
+
+def plot_overlay(series: Sequence[OverlaySeries], overlay: Overlay, out_dir: str | Path, axis: str) -> Path:
+    """One overlay figure: per panel, each scenario's median line and 5-95% band in its colour; scenario
+    events as numbered dotted lines, explained in the caption."""
+    n = len(overlay.panels)
+    nrows, ncols = (1, n) if n <= 2 else (2, (n + 1) // 2)
+    size = {1: (13.33, 7.5), 2: (16, 7.5)}.get(n, (8 * ncols, 5.2 * nrows + 1.8))
+    events = _numbered_events(series, axis)
+    with style():
+        fig, axes = new_figure(nrows, ncols, figsize=size, sharey=True, squeeze=False)
+        flat = list(axes.flat)
+        for ax, (column, panel_title) in zip(flat, overlay.panels, strict=False):
+            for s in series:
+                if column in s.model:
+                    band = _overlay_band(s.model, column, overlay.scale, axis)
+                    plot_band(ax, band, color=s.colour, linestyle=s.linestyle)
+            if overlay.zero_line:
+                ax.axhline(0, color="black", linewidth=1)
+            ax.set_title(panel_title if n > 1 else "")
+            if axis == "date":
+                format_date_axis(ax)
+            ax.set_xlabel("Date" if axis == "date" else "Months since the start of each run")
+        for ax in flat[n:]:
+            ax.set_visible(False)
+        for row in axes:
+            row[0].set_ylabel(overlay.ylabel)
+        if overlay.ylim:
+            flat[0].set_ylim(*overlay.ylim)
+        lo, hi = flat[0].get_ylim()
+        if events:
+            flat[0].set_ylim(lo, hi + (hi - lo) * 0.08)  # headroom for the event numbers (y is shared)
+        for ax in flat[:n]:
+            _mark_numbered_events(ax, events)
+        handles = [Line2D([], [], color=s.colour, linestyle=s.linestyle, label=s.label) for s in series]
+        fig.legend(handles=handles, loc="outside right upper", title="Scenario", alignment="left")
+        titles(fig, overlay.title, _overlay_caption(series, events))
+        return save(fig, Path(out_dir) / overlay.filename)
+
+
+def _overlay_band(model: pd.DataFrame, column: str, scale: float, axis: str) -> pd.DataFrame:
+    if axis == "date":
+        return quantile_band(model, column, scale=scale)
+    band = quantile_band(model, column, by=("tick",), scale=scale)
+    band["x"] = band["tick"]
+    return band
+
+
+def _numbered_events(series: Sequence[OverlaySeries], axis: str) -> list[tuple[float, str, str]]:
+    """Events of every scenario as (x, colour, key text), numbered in date order; an event that several
+    scenarios share is drawn once, in grey, and names them all."""
+    from .config import months_between
+
+    found: dict[tuple[float, str], list[OverlaySeries]] = {}
+    for s in series:
+        for event in s.events:
+            at, note = str(event["at"]), str(event.get("note") or "change of parameters")
+            x = mdates.date2num(to_dates([at])[0]) if axis == "date" else months_between(s.start, at)
+            found.setdefault((float(x), f"{at} {note}"), []).append(s)
+    out = []
+    for (x, text), owners in sorted(found.items()):
+        colour = owners[0].colour if len(owners) == 1 else GREY
+        out.append((x, colour, f"{text} ({', '.join(dict.fromkeys(o.label for o in owners))})"))
+    return out
+
+
+def _mark_numbered_events(ax: Axes, events: Sequence[tuple[float, str, str]]) -> None:
+    for number, (x, colour, _) in enumerate(events, start=1):
+        ax.axvline(x, color=colour, linestyle=":", linewidth=2.5)
+        ax.annotate(
+            str(number),
+            xy=(x, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -4),
+            textcoords="offset points",
+            va="top",
+            ha="left",
+            fontsize=14,
+            fontweight="bold",
+            color=colour,
+        )
+
+
+def _overlay_caption(series: Sequence[OverlaySeries], events: Sequence[tuple[float, str, str]]) -> str:
+    counts = sorted({int(s.model["replicate"].nunique()) for s in series})
+    runs = " or ".join(str(c) for c in counts)
+    text = f"Lines: median across {runs} runs per scenario; shading: 5-95% range."
+    if events:
+        keys = [f"{i}: {textwrap.shorten(key, 90)}" for i, (_, _, key) in enumerate(events, start=1)]
+        text += " Dotted lines: scenario events.\n" + "\n".join(keys)
+    return text

@@ -1,0 +1,555 @@
+"""Compare saved runs side by side: overlay figures, differences against a reference, one HTML report.
+
+``compare([run_a, run_b, ...])`` reads run folders written by ``run.py`` and writes a new comparison folder
+``<out>/compare/<YYYYmmdd-HHMMSS>-<id>/`` (UTC time, 6 hex digits), built under a hidden temporary name and
+renamed when complete, like a run folder::
+
+    report.html                    everything below in one self-contained page (offline, printable)
+    differences.csv, .md           each key indicator per scenario minus the reference
+    differences_by_replicate.csv   the per-replicate differences behind the paired intervals
+    comparison.json                what was compared: run folders, reference, window, pairing, command
+    plots/                         overlay figures, one colour per scenario
+
+Runs that share the root seed and each replicate's model seed (several scenarios in one ``run.py``
+command do) are *paired*: replicate i of each drew the same random numbers, so differences are taken
+replicate by replicate and their 5-95% interval shows the scenario's effect, not sampling noise. Unpaired
+runs get the difference of medians and the 5-95% range of all cross-replicate differences, flagged as
+not paired. Anything that cannot be compared raises :class:`CompareError` before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from .config import add_months, months_between
+from .experiments.summary import indicators
+from .outputs import TMP_PREFIX, RunData, RunFolderError, _new_run_path, read_run
+
+Align = Literal["truncate", "calendar"]
+ALIGN_CHOICES: tuple[str, ...] = ("truncate", "calendar")
+COMPARE_DIR = "compare"
+FILES = {
+    "report": "report.html",
+    "csv": "differences.csv",
+    "md": "differences.md",
+    "replicates": "differences_by_replicate.csv",
+    "manifest": "comparison.json",
+    "plots": "plots",
+}
+BLOC_NAMES = {"us": "US", "china": "Chinese", "eu": "EU", "other": "Other"}
+# Key indicators in table order: name -> (label, unit, scale). Per-bloc ones are added by ``indicator_info``.
+INDICATORS: dict[str, tuple[str, str, float]] = {
+    "gap_months_true_end": ("Gap at the end, true capability", "months", 1),
+    "gap_months_benchmark_end": ("Gap at the end, benchmark scores", "months", 1),
+    "gap_months_true_mean": ("Gap averaged over the period, true capability", "months", 1),
+    "gap_months_benchmark_mean": ("Gap averaged over the period, benchmark scores", "months", 1),
+    "gap_points_true_end": ("Gap at the end, true capability", "ECI points", 1),
+    "open_share_usage_end": ("Open models' share of usage at the end", "%", 100),
+    "open_share_usage_mean": ("Open models' share of usage, period average", "%", 100),
+    "open_share_spend_end": ("Open models' share of spending at the end", "%", 100),
+    "top_open_share_of_open_usage_end": ("Top open lab's share of open usage at the end", "%", 100),
+    "hhi_usage_end": ("Usage concentration at the end (HHI, 0-1)", "index", 1),
+}
+QUANTILES = (0.05, 0.5, 0.95)
+
+
+class CompareError(ValueError):
+    """Runs that cannot be compared. ``str(err)`` is the one line shown to the user."""
+
+
+@dataclass
+class Pairing:
+    """Whether a scenario's replicates pair with the reference's, over which replicates, and why (not)."""
+
+    paired: bool
+    replicates: list[int]
+    reason: str
+
+
+@dataclass
+class Changes:
+    """What a scenario changes relative to the reference, in readable pieces."""
+
+    values: list[tuple[str, Any, Any]] = field(default_factory=list)  # (dotted path, reference, scenario)
+    labs_added: list[str] = field(default_factory=list)
+    labs_removed: list[str] = field(default_factory=list)
+    events_added: list[str] = field(default_factory=list)
+    events_removed: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.values, self.labs_added, self.labs_removed, self.events_added, self.events_removed))
+
+
+@dataclass
+class Compared:
+    """One run in a comparison: its label, its model table and indicators over the compared window."""
+
+    label: str
+    run: RunData
+    model: pd.DataFrame
+    per_replicate: pd.DataFrame
+    events: list[dict[str, Any]]
+
+
+@dataclass
+class Comparison:
+    """Runs aligned on a common window (``runs[0]`` is the reference) and everything derived from them."""
+
+    runs: list[Compared]
+    align: str | None
+    window: str
+    axis: Literal["date", "month"]
+    pairing: dict[str, Pairing]
+    differences: pd.DataFrame
+    by_replicate: pd.DataFrame
+    changes: dict[str, Changes]
+
+    @property
+    def reference(self) -> Compared:
+        return self.runs[0]
+
+
+# -- the entry point -------------------------------------------------------------------------------------
+
+
+def compare(
+    run_dirs: Sequence[str | Path],
+    reference: str | Path | None = None,
+    out: str | Path = "outputs",
+    align: Align | None = None,
+    command: str | None = None,
+) -> Path:
+    """Compare run folders against ``reference`` (default: the first) and write a new comparison folder
+    under ``out/compare/``; return its path. ``align``: how to compare runs of different lengths or
+    start dates ("truncate": the first months they all have; "calendar": the calendar months they share).
+    Raises :class:`CompareError` (nothing written) when the runs cannot be compared."""
+    comparison = build(load_runs(run_dirs, reference), align)
+    return write_comparison(comparison, out, command)
+
+
+def load_runs(run_dirs: Sequence[str | Path], reference: str | Path | None = None) -> list[RunData]:
+    """Read the run folders, the reference first (added if it is not among ``run_dirs``)."""
+    paths = [Path(p) for p in run_dirs]
+    if reference is not None:
+        ref = Path(reference)
+        at = next((i for i, p in enumerate(paths) if _same_path(p, ref)), None)
+        paths = [ref, *(p for i, p in enumerate(paths) if i != at)]
+    if len(paths) < 2:
+        raise CompareError(f"compare needs at least two run folders (got {len(paths)})")
+    try:
+        return [read_run(p) for p in paths]
+    except RunFolderError as err:
+        raise CompareError(str(err)) from None
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return a == b
+
+
+def build(runs: Sequence[RunData], align: str | None = None) -> Comparison:
+    """Align the runs on a common window and compute pairing, differences and scenario changes."""
+    if align is not None and align not in ALIGN_CHOICES:
+        raise CompareError(f"--align must be one of {', '.join(ALIGN_CHOICES)}, not {align!r}")
+    if len(runs) < 2:
+        raise CompareError(f"compare needs at least two run folders (got {len(runs)})")
+    models, window, axis = align_models(runs, align)
+    labels = unique_labels([r.name for r in runs])
+    compared = [
+        Compared(label, run, model, per_replicate(run, model), events_in(run, model))
+        for label, run, model in zip(labels, runs, models, strict=True)
+    ]
+    ref = compared[0]
+    pairing = {c.label: pair(ref.run, c.run) for c in compared[1:]}
+    table, by_rep = differences(ref, compared[1:], pairing)
+    changes = {c.label: scenario_changes(ref.run.scenario, c.run.scenario) for c in compared[1:]}
+    return Comparison(compared, align, window, axis, pairing, table, by_rep, changes)
+
+
+def unique_labels(names: Sequence[str]) -> list[str]:
+    """Scenario names, with ``(run 2)``, ``(run 3)`` ... added where a name repeats."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name} (run {seen[name]})")
+    return out
+
+
+# -- alignment -------------------------------------------------------------------------------------------
+
+
+def span(run: RunData) -> tuple[str, int]:
+    """(first month 'YYYY-MM', number of months) of a run."""
+    return str(run.manifest.get("start") or run.scenario["start"]), int(
+        run.manifest.get("months") or run.scenario["months"]
+    )
+
+
+def align_models(
+    runs: Sequence[RunData], align: str | None
+) -> tuple[list[pd.DataFrame], str, Literal["date", "month"]]:
+    """Each run's model table cut to the compared window, the window in words, and the x axis to plot on."""
+    spans = [span(r) for r in runs]
+    starts = {s for s, _ in spans}
+    lengths = {m for _, m in spans}
+    if len(starts) == 1 and len(lengths) == 1:
+        start, months = spans[0]
+        return [r.model for r in runs], _window_text(start, months), "date"
+    if align is None:
+        shown = "; ".join(f"{r.name}: {m} months from {s}" for r, (s, m) in zip(runs, spans, strict=True))
+        raise CompareError(
+            f"runs differ in length or start date ({shown}); "
+            "use --align truncate (the first months they all have) or --align calendar (the months they share)"
+        )
+    if align == "truncate":
+        months = min(lengths)
+        models = [r.model[r.model["tick"] < months] for r in runs]
+        if len(starts) == 1:
+            return models, _window_text(spans[0][0], months) + ", the months all runs have", "date"
+        return models, f"the first {months} months of each run (they start on different dates)", "month"
+    first = max(s for s, _ in spans)  # calendar: 'YYYY-MM' strings sort by date
+    last = min(add_months(s, m - 1) for s, m in spans)
+    if first > last:
+        raise CompareError("the runs share no calendar month, so --align calendar has nothing to compare")
+    models = [r.model[(r.model["date"] >= first) & (r.model["date"] <= last)] for r in runs]
+    return (
+        models,
+        _window_text(first, months_between(first, last) + 1) + ", the calendar months all runs share",
+        "date",
+    )
+
+
+def _window_text(start: str, months: int) -> str:
+    return f"{start} to {add_months(start, months - 1)} ({months} months)"
+
+
+def per_replicate(run: RunData, model: pd.DataFrame) -> pd.DataFrame:
+    """Key indicators per replicate over the window (``indicators`` reads only the scenario's blocs)."""
+    blocs = run.scenario.get("blocs") or {}
+    return indicators(model, SimpleNamespace(blocs=blocs))  # type: ignore[arg-type]
+
+
+def events_in(run: RunData, model: pd.DataFrame) -> list[dict[str, Any]]:
+    """The run's scenario events whose month falls inside the compared window."""
+    dates = set(model["date"].astype(str))
+    return [e for e in run.scenario.get("events") or [] if str(e.get("at")) in dates]
+
+
+# -- pairing and differences -----------------------------------------------------------------------------
+
+
+def pair(reference: RunData, run: RunData) -> Pairing:
+    """Paired when both runs have the same root seed and the same model seed for every replicate they
+    both have (replicate seeds are spawned by index, so runs of different sizes share their first ones)."""
+    seeds = (reference.manifest.get("seed"), run.manifest.get("seed"))
+    if seeds[0] != seeds[1]:
+        return Pairing(False, [], f"not paired: different root seeds ({seeds[0]} and {seeds[1]})")
+    ref_seeds = reference.draws.set_index("replicate")["model_seed"]
+    run_seeds = run.draws.set_index("replicate")["model_seed"]
+    common = sorted(set(ref_seeds.index) & set(run_seeds.index))
+    if not common or any(ref_seeds[i] != run_seeds[i] for i in common):
+        return Pairing(False, [], "not paired: the replicates' model seeds differ")
+    return Pairing(True, [int(i) for i in common], f"paired over {len(common)} replicates (shared seeds)")
+
+
+def indicator_info(name: str) -> tuple[str, str, float]:
+    """(label, unit, scale) of an indicator; per-bloc indicators are named after their bloc."""
+    if name in INDICATORS:
+        return INDICATORS[name]
+    for prefix, label, unit, scale in (
+        ("open_usage_share_origin_", "Share of open usage from {} labs at the end", "%", 100.0),
+        ("labs_alive_", "{} labs alive at the end", "labs", 1.0),
+    ):
+        if name.startswith(prefix) and name.endswith("_end"):
+            bloc = name[len(prefix) : -len("_end")]
+            return label.format(BLOC_NAMES.get(bloc, bloc)), unit, scale
+    return name, "", 1.0
+
+
+def difference_unit(unit: str) -> str:
+    """Unit of a difference: shares in % differ by percentage points."""
+    return "percentage points" if unit == "%" else unit
+
+
+def ordered_indicators(columns: Sequence[str]) -> list[str]:
+    """Indicators in table order: the fixed ones, then per-bloc shares, then labs alive, then the rest."""
+    rank = {name: i for i, name in enumerate(INDICATORS)}
+
+    def key(name: str) -> tuple[int, int]:
+        if name in rank:
+            return 0, rank[name]
+        return (
+            1 if name.startswith("open_usage_share_origin_") else 2 if name.startswith("labs_alive_") else 3
+        ), 0
+
+    return sorted(columns, key=key)
+
+
+def differences(
+    ref: Compared, others: Sequence[Compared], pairing: dict[str, Pairing]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The difference table (one row per scenario and indicator, in display units) and the per-replicate
+    differences behind the paired rows."""
+    rows, rep_rows = [], []
+    for other in others:
+        p = pairing[other.label]
+        common = [c for c in ref.per_replicate.columns if c in other.per_replicate.columns]
+        for name in ordered_indicators(common):
+            label, unit, scale = indicator_info(name)
+            r, s = ref.per_replicate[name] * scale, other.per_replicate[name] * scale
+            if p.paired:
+                diff = s.loc[p.replicates] - r.loc[p.replicates]
+                lo, mid, hi = np.quantile(diff.to_numpy(float), QUANTILES)
+                interval = "paired: 5-95% of the per-replicate differences"
+                rep_rows += [
+                    {
+                        "scenario": other.label,
+                        "indicator": name,
+                        "unit": difference_unit(unit),
+                        "replicate": int(i),
+                        "reference_value": float(r.loc[i]),
+                        "scenario_value": float(s.loc[i]),
+                        "difference": float(diff.loc[i]),
+                    }
+                    for i in p.replicates
+                ]
+            else:
+                cross = np.subtract.outer(s.to_numpy(float), r.to_numpy(float)).ravel()
+                lo, hi = np.quantile(cross, (QUANTILES[0], QUANTILES[2]))
+                mid = float(s.median() - r.median())
+                interval = "NOT PAIRED: difference of medians; 5-95% of all cross-replicate differences"
+            rows.append(
+                {
+                    "scenario": other.label,
+                    "reference": ref.label,
+                    "indicator": name,
+                    "label": label,
+                    "unit": unit,
+                    "difference_unit": difference_unit(unit),
+                    "reference_median": float(r.median()),
+                    "scenario_median": float(s.median()),
+                    "difference": float(mid),
+                    "difference_p5": float(lo),
+                    "difference_p95": float(hi),
+                    "paired": p.paired,
+                    "paired_replicates": len(p.replicates),
+                    "reference_replicates": len(r),
+                    "scenario_replicates": len(s),
+                    "interval": interval,
+                }
+            )
+    return pd.DataFrame(rows), pd.DataFrame(
+        rep_rows,
+        columns=[
+            "scenario",
+            "indicator",
+            "unit",
+            "replicate",
+            "reference_value",
+            "scenario_value",
+            "difference",
+        ],
+    )
+
+
+# -- what a scenario changes -----------------------------------------------------------------------------
+
+SKIPPED_KEYS = ("name", "description", "events", "labs", "expected_effects")
+
+
+def scenario_changes(reference: dict[str, Any], scenario: dict[str, Any]) -> Changes:
+    """A readable diff of two resolved scenarios: changed values by dotted path (labs both have included),
+    labs added or removed, events added or removed. Names, descriptions and expected effects are left out."""
+    out = Changes()
+    ref_flat, sc_flat = flatten(_without(reference)), flatten(_without(scenario))
+    ref_labs, sc_labs = reference.get("labs") or {}, scenario.get("labs") or {}
+    out.labs_added = [lab for lab in sc_labs if lab not in ref_labs]
+    out.labs_removed = [lab for lab in ref_labs if lab not in sc_labs]
+    for lab in (lab for lab in sc_labs if lab in ref_labs):
+        ref_flat.update(flatten(ref_labs[lab], f"labs.{lab}"))
+        sc_flat.update(flatten(sc_labs[lab], f"labs.{lab}"))
+    for key in dict.fromkeys([*ref_flat, *sc_flat]):
+        a, b = ref_flat.get(key, MISSING), sc_flat.get(key, MISSING)
+        if a != b:
+            out.values.append((key, a, b))
+    ref_events = [describe_event(e) for e in reference.get("events") or []]
+    sc_events = [describe_event(e) for e in scenario.get("events") or []]
+    out.events_added = [e for e in sc_events if e not in ref_events]
+    out.events_removed = [e for e in ref_events if e not in sc_events]
+    return out
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "(not set)"
+
+
+MISSING: Any = _Missing()
+
+
+def _without(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if k not in SKIPPED_KEYS}
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings to ``{dotted.path: value}``; lists stay whole values. Under ``uncertain`` the keys
+    are themselves dotted paths and each distribution is one value."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if prefix != "uncertain" and isinstance(value, dict):  # an empty mapping adds no path
+            out.update(flatten(value, path))
+        else:
+            out[path] = value
+    return out
+
+
+def describe_event(event: dict[str, Any]) -> str:
+    """'2026-01 US open-weight ban (policy.ban.active = true)'."""
+    changes = ", ".join(f"{k} = {format_value(v)}" for k, v in (event.get("set") or {}).items())
+    note = event.get("note") or "change of parameters"
+    return f"{event.get('at')} {note}" + (f" ({changes})" if changes else "")
+
+
+def format_value(value: Any) -> str:
+    """A parameter value in plain text: numbers short, mappings as ``k=v``, lists compact."""
+    if value is MISSING:
+        return "(not set)"
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+# -- writing ---------------------------------------------------------------------------------------------
+
+
+def write_comparison(comparison: Comparison, out: str | Path = "outputs", command: str | None = None) -> Path:
+    """Write the comparison folder under ``out/compare/`` (temporary folder, renamed when complete)."""
+    from . import plotting, report  # matplotlib only when a comparison is written
+
+    created = datetime.now(UTC)
+    parent = Path(out) / COMPARE_DIR
+    made_dirs = [d for d in (parent, *parent.parents) if not d.exists()]  # deepest first
+    parent.mkdir(parents=True, exist_ok=True)
+    final = _new_run_path(parent, created)
+    tmp = parent / f"{TMP_PREFIX}{final.name}"
+    tmp.mkdir()
+    try:
+        plots = plotting.plot_overlays(overlay_series(comparison), tmp / FILES["plots"], comparison.axis)
+        comparison.differences.to_csv(tmp / FILES["csv"], index=False)
+        comparison.by_replicate.to_csv(tmp / FILES["replicates"], index=False)
+        (tmp / FILES["md"]).write_text(markdown_table(comparison), encoding="utf-8")
+        manifest = comparison_manifest(comparison, created, command)
+        (tmp / FILES["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        html = report.render(comparison, plots, manifest)
+        (tmp / FILES["report"]).write_text(html, encoding="utf-8")
+        if final.exists():
+            raise FileExistsError(f"comparison folder {final} already exists")
+        os.rename(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        for folder in made_dirs:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    return final
+
+
+def overlay_series(comparison: Comparison) -> list[Any]:
+    """The runs as :class:`plotting.OverlaySeries`, in scenario colours (the reference first)."""
+    from .plotting import OverlaySeries, scenario_style
+
+    series = []
+    for i, c in enumerate(comparison.runs):
+        colour, linestyle = scenario_style(i)
+        series.append(OverlaySeries(c.label, c.model, colour, span(c.run)[0], c.events, linestyle))
+    return series
+
+
+def comparison_manifest(comparison: Comparison, created: datetime, command: str | None) -> dict[str, Any]:
+    """What was compared, for provenance (``comparison.json``)."""
+    return {
+        "created_utc": created.isoformat(timespec="seconds"),
+        "command": command,
+        "reference": comparison.reference.label,
+        "align": comparison.align,
+        "window": comparison.window,
+        "runs": [
+            {
+                "label": c.label,
+                "path": str(c.run.path.resolve()),
+                "seed": c.run.manifest.get("seed"),
+                "replicates": c.run.manifest.get("replicates"),
+            }
+            for c in comparison.runs
+        ],
+        "pairing": {label: p.reason for label, p in comparison.pairing.items()},
+        "files": [*FILES.values()],
+    }
+
+
+def markdown_table(comparison: Comparison) -> str:
+    """The difference table as Markdown: one section per scenario, its pairing said in words."""
+    ref = comparison.reference.label
+    lines = [
+        f"# Differences from the reference, {ref}",
+        "",
+        f"Compared over {comparison.window}. Values at the last month compared, or averages over the "
+        "period where the indicator says so; shares in %, their differences in percentage points.",
+        "",
+    ]
+    for label, rows in comparison.differences.groupby("scenario", sort=False):
+        p = comparison.pairing[str(label)]
+        lines += [f"## {label} minus {ref}", "", f"**{p.reason}.** " + interval_note(p.paired), ""]
+        lines += [
+            f"| Indicator | Unit | {ref} | {label} | Difference | 5% | 95% |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in rows.itertuples():
+            lines.append(
+                f"| {row.label} | {row.unit} | {num(row.reference_median)} | {num(row.scenario_median)} "
+                f"| {num(row.difference, sign=True)} | {num(row.difference_p5, sign=True)} "
+                f"| {num(row.difference_p95, sign=True)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def interval_note(paired: bool) -> str:
+    if paired:
+        return (
+            "Difference: median of the per-replicate differences (scenario minus reference, same seeds); "
+            "5%-95%: interval of those paired differences."
+        )
+    return (
+        "The intervals are NOT paired: difference of the medians; 5%-95% of the differences between every "
+        "replicate of one run and every replicate of the other (wider than a paired interval would be)."
+    )
+
+
+def num(value: float, sign: bool = False) -> str:
+    """A number for tables: 1 decimal from 10 on, 2 from 1, else 3; ``sign`` puts + on positives; a true
+    minus sign."""
+    decimals = 1 if abs(value) >= 10 else 2 if abs(value) >= 1 else 3
+    return f"{value:{'+' if sign else ''}.{decimals}f}".replace("-", "\u2212")
