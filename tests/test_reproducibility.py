@@ -46,7 +46,6 @@ def test_model_works_with_mesa_batch_run() -> None:
     rows = mesa.batch_run(
         EcosystemModel,
         parameters={"scenario": "tiny", "n_adopters": 100, "blocs__china__capital_multiplier": [0.5, 1.0]},
-        iterations=1,
         max_steps=3,
         number_processes=1,
         data_collection_period=-1,

@@ -26,7 +26,7 @@ def months_between(start: str, end: str) -> int:
 
 def add_months(start: str, months: int) -> str:
     y, m = parse_year_month(start)
-    total = y * 12 + (m - 1) + months
+    total = y * 12 + (m - 1) + int(months)
     return f"{total // 12:04d}-{total % 12 + 1:02d}"
 
 

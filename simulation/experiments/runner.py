@@ -95,6 +95,7 @@ def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict
     model_df.insert(0, "replicate", spec.replicate)
     labs_df = model.datacollector.get_agent_vars_dataframe().reset_index()
     labs_df = labs_df.rename(columns={"Step": "tick"}).drop(columns=["AgentID"])
+    labs_df["tick"] = labs_df["tick"].astype(int)  # Mesa 3.5 may hand steps back as floats
     labs_df.insert(0, "replicate", spec.replicate)
     labs_df.insert(2, "date", labs_df["tick"].map(scenario.date_of))
     return model_df, labs_df, {"replicate": spec.replicate, "model_seed": seed, **drawn}
