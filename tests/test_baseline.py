@@ -40,7 +40,9 @@ def test_gap_does_not_run_away(median: pd.DataFrame) -> None:  # F1: status quo
     assert -1.0 <= drift <= 3.0, drift
 
 
-def test_open_adoption_is_concentrated_and_closed_market_has_few_providers(median: pd.DataFrame) -> None:  # F4
+def test_open_adoption_is_concentrated_and_closed_market_has_few_providers(
+    median: pd.DataFrame,
+) -> None:  # F4
     end_2026 = median.loc[23]
     assert end_2026["top_open_share_of_open_usage"] > 0.40
     assert end_2026["closed_providers_over_5pct"] <= 5
@@ -55,7 +57,9 @@ def test_segments_split_as_observed(median: pd.DataFrame) -> None:  # F8, F17
     assert end_2026["open_share_usage_developers"] > kw
 
 
-def test_every_open_lab_earns_less_than_every_frontier_closed_lab(baseline: simulation.Results) -> None:  # F19
+def test_every_open_lab_earns_less_than_every_frontier_closed_lab(
+    baseline: simulation.Results,
+) -> None:  # F19
     revenue = baseline.labs.groupby(["lab", "open"])["revenue_usd"].mean().reset_index()
     open_max = revenue.loc[revenue["open"], "revenue_usd"].max()
     closed_min = revenue.loc[~revenue["open"], "revenue_usd"].min()

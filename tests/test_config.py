@@ -69,7 +69,9 @@ def test_valid_file_loads_like_the_mapping(tmp_path: Path, data: dict[str, Any])
         ("policy.ban.treshold_flop", "threshold_flop"),
     ],
 )
-def test_unknown_key_names_its_path_and_suggests(tmp_path: Path, data: dict, dotted: str, suggestion: str) -> None:
+def test_unknown_key_names_its_path_and_suggests(
+    tmp_path: Path, data: dict, dotted: str, suggestion: str
+) -> None:
     if dotted.startswith("policy"):
         data["policy"] = {"ban": {}}
     err = load_error(tmp_path, set_in(data, dotted, 1))
@@ -94,7 +96,9 @@ def test_unknown_key_without_close_match_lists_known_keys(tmp_path: Path, data: 
         ("start", "January", ["YYYY-MM"]),
     ],
 )
-def test_wrong_type_names_the_key(tmp_path: Path, data: dict, dotted: str, value: Any, words: list[str]) -> None:
+def test_wrong_type_names_the_key(
+    tmp_path: Path, data: dict, dotted: str, value: Any, words: list[str]
+) -> None:
     err = load_error(tmp_path, set_in(data, dotted, value))
     assert err.key_path == dotted
     for word in words:
@@ -111,7 +115,9 @@ def test_wrong_type_names_the_key(tmp_path: Path, data: dict, dotted: str, value
         ("adopters.segments.general.consideration_size", 0, "greater than or equal to 1"),
     ],
 )
-def test_value_out_of_range_names_the_key(tmp_path: Path, data: dict, dotted: str, value: Any, words: str) -> None:
+def test_value_out_of_range_names_the_key(
+    tmp_path: Path, data: dict, dotted: str, value: Any, words: str
+) -> None:
     err = load_error(tmp_path, set_in(data, dotted, value))
     assert err.key_path == dotted
     assert words in err.problem
@@ -211,7 +217,12 @@ def test_event_naming_unknown_lab_bloc_or_parameter(
 
 
 @pytest.mark.parametrize(
-    "path", ["labs.open_cn.initial_cash_usd", "labs.closed_us.initial_capability_eci", "labs.open_us.initial_compute_flop_per_month"]
+    "path",
+    [
+        "labs.open_cn.initial_cash_usd",
+        "labs.closed_us.initial_capability_eci",
+        "labs.open_us.initial_compute_flop_per_month",
+    ],
 )
 def test_event_may_not_set_initial_state(tmp_path: Path, data: dict, path: str) -> None:
     data["events"] = [{"at": "2025-06", "set": {path: 1.0}}]
@@ -290,7 +301,9 @@ def test_extends_chains_and_detects_cycles(tmp_path: Path, data: dict) -> None:
 
 def test_overrides_and_with_changes_name_bad_paths(tmp_path: Path, data: dict, small_scenario) -> None:
     path = write(tmp_path, "ok.yaml", data)
-    assert load_scenario(path, {"blocs.china.capital_multiplier": 0.3}).blocs["china"].capital_multiplier == 0.3
+    assert (
+        load_scenario(path, {"blocs.china.capital_multiplier": 0.3}).blocs["china"].capital_multiplier == 0.3
+    )
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, {"blocs.china.capital_multiplyer": 0.3})
     assert info.value.key_path == "blocs.china.capital_multiplyer"
@@ -303,10 +316,17 @@ def test_overrides_and_with_changes_name_bad_paths(tmp_path: Path, data: dict, s
 # -- distributions -------------------------------------------------------------------------------------------------
 
 
-def test_inline_distributions_move_to_uncertain_and_validate_with_central_value(tmp_path: Path, data: dict) -> None:
+def test_inline_distributions_move_to_uncertain_and_validate_with_central_value(
+    tmp_path: Path, data: dict
+) -> None:
     data["labs"]["open_cn"]["training_efficiency"] = {"dist": "lognormal", "p10": 2, "p90": 8}
     data["world"]["run_months"] = {"dist": "uniform", "low": 2, "high": 6}
-    data["blocs"]["china"]["capital_multiplier"] = {"dist": "triangular", "low": 0.1, "mode": 0.4, "high": 1.0}
+    data["blocs"]["china"]["capital_multiplier"] = {
+        "dist": "triangular",
+        "low": 0.1,
+        "mode": 0.4,
+        "high": 1.0,
+    }
     data["world"]["distillation_efficacy"] = {"dist": "normal", "mean": 0.05, "sd": 0.01}
     data["labs"]["open_us"]["ban_response"] = {"dist": "choice", "values": ["close", "stop_open_releases"]}
     scenario = load_scenario(write(tmp_path, "u.yaml", data))

@@ -7,7 +7,9 @@ from simulation.model import EcosystemModel
 
 
 def _scenario(events):
-    sc = with_changes(load_scenario("tiny"), {"events": events, "adopters.n": 200, "adopters.burn_in_months": 1})
+    sc = with_changes(
+        load_scenario("tiny"), {"events": events, "adopters.n": 200, "adopters.burn_in_months": 1}
+    )
     return sc
 
 
@@ -31,4 +33,6 @@ def test_later_event_changes_adopter_levels_from_that_month() -> None:
     np.testing.assert_array_equal(model.population.trust[us, china], before)  # ticks 1-2: unchanged
     model.step()  # tick 3 = 2025-04
     sd = sc.adopters.regions["us"].trust_sd
-    np.testing.assert_allclose(model.population.trust[us, china], -5.0 + sd * model.population.z_trust[us, china])
+    np.testing.assert_allclose(
+        model.population.trust[us, china], -5.0 + sd * model.population.z_trust[us, china]
+    )

@@ -64,7 +64,9 @@ def compute_price(tick: int, bloc_multiplier: float) -> float:
         (1e9, 1.1e9),  # out of cash on the first tick
     ],
 )
-def test_lab_without_income_exits_on_the_tick_cash_goes_negative(make_model, cash: float, staff: float) -> None:
+def test_lab_without_income_exits_on_the_tick_cash_goes_negative(
+    make_model, cash: float, staff: float
+) -> None:
     exit_tick = math.floor(cash / staff) + 1  # first k with cash - k * staff < 0
     model = make_model(no_income("open_cn", staff, cash))
     lab = lab_by_name(model, "open_cn")
@@ -387,7 +389,9 @@ def test_distillation_never_lifts_a_lab_above_its_teacher(make_model) -> None:
         ({"labs.open_cn.bloc": "us", "labs.open_cn.release_policy": "closed"}, 0.4),
     ],
 )
-def test_spillover_weighs_same_bloc_and_open_sources_more(make_model, source_changes: dict, weight: float) -> None:
+def test_spillover_weighs_same_bloc_and_open_sources_more(
+    make_model, source_changes: dict, weight: float
+) -> None:
     rate = 0.02
     model = make_model(
         NO_LEARNING
@@ -434,7 +438,9 @@ def test_spillover_exact_for_every_lab(make_model) -> None:
 
 
 def test_dead_labs_spill_nothing(make_model) -> None:
-    model = make_model(NO_LEARNING | {"world.spillover_rate_per_month": 0.02} | no_income("open_cn", 1e9, 1e8))
+    model = make_model(
+        NO_LEARNING | {"world.spillover_rate_per_month": 0.02} | no_income("open_cn", 1e9, 1e8)
+    )
     target, dead = lab_by_name(model, "open_us"), lab_by_name(model, "open_cn")
     lab_by_name(model, "closed_us").know_how_eci = target.know_how_eci - 100.0
     dead.know_how_eci = target.know_how_eci + 50.0
@@ -470,7 +476,10 @@ def test_release_on_cadence_from_lagged_internal_capability(make_model) -> None:
             if t not in release_ticks:
                 assert released[lab.name][t] == prev, (lab.name, t)
             elif t - LAG >= 0:
-                assert released[lab.name][t] == pytest.approx(max(prev, internal[lab.name][t - LAG])), (lab.name, t)
+                assert released[lab.name][t] == pytest.approx(max(prev, internal[lab.name][t - LAG])), (
+                    lab.name,
+                    t,
+                )
                 n_checked_releases += released[lab.name][t] > prev
     assert n_checked_releases >= 5  # the checks above saw real releases, not only unchanged values
 
@@ -498,7 +507,10 @@ BAN = {"policy.ban.active": True, "policy.ban.jurisdiction": "us"}
         (BAN | {"policy.ban.threshold_flop": 1e25, "labs.open_us.ban_response": "close"}, True),
         (BAN | {"policy.ban.threshold_flop": 1e27, "labs.open_us.ban_response": "close"}, False),  # below it
         (BAN | {"policy.ban.threshold_flop": 1e25, "labs.open_us.ban_response": "stop_open_releases"}, False),
-        (BAN | {"policy.ban.threshold_flop": 1e25, "labs.open_us.ban_response": "train_below_threshold"}, False),
+        (
+            BAN | {"policy.ban.threshold_flop": 1e25, "labs.open_us.ban_response": "train_below_threshold"},
+            False,
+        ),
         ({"policy.ban.threshold_flop": 1e25, "labs.open_us.ban_response": "close"}, False),  # not in force
     ],
 )
@@ -573,7 +585,9 @@ def test_ban_with_stop_open_releases_keeps_the_current_model(make_model) -> None
 
 
 def test_ban_lets_foreign_releases_out_but_keeps_complying_adopters_on_the_legal_one(make_model) -> None:
-    model = make_model(BAN | {"policy.ban.threshold_flop": 1e24, "labs.open_us.ban_response": "train_below_threshold"})
+    model = make_model(
+        BAN | {"policy.ban.threshold_flop": 1e24, "labs.open_us.ban_response": "train_below_threshold"}
+    )
     foreign, closed, bound = (lab_by_name(model, n) for n in ("open_cn", "closed_us", "open_us"))
     legal0 = foreign.legal_true_eci
     for _ in range(7):

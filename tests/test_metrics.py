@@ -43,7 +43,9 @@ def test_interpolation_starts_from_the_frontier_not_a_dip() -> None:
     # series 100, 102, 101, 104: the frontier is 100, 102, 102, 104, so 103 is reached at tick 2.5
     # (interpolating from the dip, 101 at tick 2, would wrongly give tick 2.67)
     ticks = np.array([0.0, 1.0, 2.0, 3.0])
-    assert months_since_reached(ticks, np.array([100.0, 102.0, 101.0, 104.0]), 103.0, now=3.0) == pytest.approx(0.5)
+    assert months_since_reached(
+        ticks, np.array([100.0, 102.0, 101.0, 104.0]), 103.0, now=3.0
+    ) == pytest.approx(0.5)
 
 
 def test_negative_gap_when_open_leads() -> None:
@@ -56,7 +58,9 @@ def test_negative_gap_when_open_leads() -> None:
 
 def test_gap_zero_when_level_reached_now() -> None:
     ticks = np.array([0.0, 1.0, 2.0])
-    assert gap_months(ticks, np.array([100.0, 101.0, 102.0]), np.array([90.0, 91.0, 102.0])) == pytest.approx(0.0)
+    assert gap_months(ticks, np.array([100.0, 101.0, 102.0]), np.array([90.0, 91.0, 102.0])) == pytest.approx(
+        0.0
+    )
 
 
 def test_level_already_reached_at_first_point_gives_lower_bound() -> None:

@@ -128,10 +128,14 @@ def test_adopter_switches_only_when_gain_beats_switching_cost(make_model) -> Non
     pop = model.population
     market = model.market()
     open_only = pop.open_only[pop.segment]
-    pop.choice[:] = np.where(open_only, lab_by_name(model, "open_us").index, lab_by_name(model, "closed_us").index)
+    pop.choice[:] = np.where(
+        open_only, lab_by_name(model, "open_us").index, lab_by_name(model, "closed_us").index
+    )
     idx = np.arange(pop.n)
     utility = pop.utility(idx, market, model.tick)
-    utility[open_only[:, None] & ~market.is_open[None, :]] = -np.inf  # local adopters cannot use closed models
+    utility[
+        open_only[:, None] & ~market.is_open[None, :]
+    ] = -np.inf  # local adopters cannot use closed models
     best = utility.argmax(axis=1)
     gain = utility[idx, best] - utility[idx, pop.choice]
     current = pop.choice.copy()
@@ -175,7 +179,9 @@ def test_consideration_set_is_top_k_plus_current_model(k: int) -> None:
         legal_true_eci=capability,
         legal_benchmark_eci=capability,
     )
-    allowed = np.tile(market.available, (n, 1)) & ~(pop.open_only[pop.segment][:, None] & ~market.is_open[None, :])
+    allowed = np.tile(market.available, (n, 1)) & ~(
+        pop.open_only[pop.segment][:, None] & ~market.is_open[None, :]
+    )
     # half the adopters hold their least preferred allowed model (the first one), half hold none
     has_model = np.arange(n) % 2 == 0
     pop.choice[:] = np.where(has_model, allowed.argmax(axis=1), NONE)
@@ -216,11 +222,15 @@ def test_complying_adopters_in_the_jurisdiction_see_only_the_legal_release(make_
     plain = model.market()
     old_release = np.where(np.arange(3) == cn, 40.0, 0.0)  # the legal release is 40 points behind the newest
     plain = dataclasses.replace(
-        plain, legal_true_eci=plain.true_eci - old_release, legal_benchmark_eci=plain.benchmark_eci - old_release
+        plain,
+        legal_true_eci=plain.true_eci - old_release,
+        legal_benchmark_eci=plain.benchmark_eci - old_release,
     )
     banned = dataclasses.replace(plain, ban_region=model.region_names.index("us"))
     unbanned = dataclasses.replace(plain, ban_region=-1)
-    legal_only = dataclasses.replace(plain, true_eci=plain.legal_true_eci, benchmark_eci=plain.legal_benchmark_eci)
+    legal_only = dataclasses.replace(
+        plain, true_eci=plain.legal_true_eci, benchmark_eci=plain.legal_benchmark_eci
+    )
     pop.choice[:] = NONE
     choose(model, banned, NoNoiseRng(EVERYONE_RECONSIDERS))
     idx = np.arange(pop.n)
@@ -294,7 +304,12 @@ def test_model_without_burn_in_starts_with_nobody_using_a_model(make_model) -> N
         # world.open_trust_weight (0.5 here) of origin trust
         ("adopters.regions.us.trust_by_bloc.china", -5.5, ("region", "us"), {"open_cn": -5.0 * 0.5}),
         # F12/F14: general adopters value self-hosting 2 utility units more (mean 0 -> 2)
-        ("adopters.segments.general.control_value", 2.0, ("segment", "general"), {"open_us": 2.0, "open_cn": 2.0}),
+        (
+            "adopters.segments.general.control_value",
+            2.0,
+            ("segment", "general"),
+            {"open_us": 2.0, "open_cn": 2.0},
+        ),
     ],
 )
 def test_events_on_adopter_preferences_take_effect_or_are_rejected(
@@ -312,7 +327,9 @@ def test_events_on_adopter_preferences_take_effect_or_are_rejected(
     pop = model.population
     kind, name = who
     group = np.flatnonzero(
-        pop.region == model.region_names.index(name) if kind == "region" else pop.segment == model.segment_names.index(name)
+        pop.region == model.region_names.index(name)
+        if kind == "region"
+        else pop.segment == model.segment_names.index(name)
     )
     model.step()
     market = model.market()
@@ -320,4 +337,6 @@ def test_events_on_adopter_preferences_take_effect_or_are_rejected(
     model.step()  # tick 2: the event applies
     after = pop.utility(group, market, 1)
     for lab in model.lab_list:
-        np.testing.assert_allclose(after[:, lab.index] - before[:, lab.index], labs_shift.get(lab.name, 0.0), atol=1e-9)
+        np.testing.assert_allclose(
+            after[:, lab.index] - before[:, lab.index], labs_shift.get(lab.name, 0.0), atol=1e-9
+        )

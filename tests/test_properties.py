@@ -24,7 +24,9 @@ draws = st.fixed_dictionaries(
         "labs.open_us.subsidy_usd_per_month": st.sampled_from([0.0, 5e7]),
         "policy.ban.active": st.booleans(),
         "policy.ban.threshold_flop": st.sampled_from([1e24, 1e25, 1e27]),
-        "labs.open_us.ban_response": st.sampled_from(["close", "stop_open_releases", "train_below_threshold"]),
+        "labs.open_us.ban_response": st.sampled_from(
+            ["close", "stop_open_releases", "train_below_threshold"]
+        ),
     }
 )
 
@@ -97,9 +99,9 @@ def test_invariants_every_tick(small_scenario: Scenario, seed: int, changes: dic
         # dead labs have no users
         assert (rows.loc[~rows["alive"].astype(bool), "users"] == 0).all()
         # released benchmark = true capability + the lab's benchmark focus
-        for lab_name, true, bench in rows[["lab", "capability_true_eci", "capability_benchmark_eci"]].itertuples(
-            index=False
-        ):
+        for lab_name, true, bench in rows[
+            ["lab", "capability_true_eci", "capability_benchmark_eci"]
+        ].itertuples(index=False):
             assert bench == pytest.approx(true + scenario.labs[lab_name].benchmark_focus_eci)
 
     # what the DataCollector recorded for the last tick is the labs' state

@@ -33,13 +33,17 @@ def test_replicates_differ_and_seeds_are_spawned_by_index() -> None:
     # replicate i's seed does not depend on how many replicates were asked for
     first_two = replicate_seeds(3, 2)
     first_five = replicate_seeds(3, 5)
-    assert [s.generate_state(2).tolist() for s in first_two] == [s.generate_state(2).tolist() for s in first_five[:2]]
+    assert [s.generate_state(2).tolist() for s in first_two] == [
+        s.generate_state(2).tolist() for s in first_five[:2]
+    ]
 
 
 def test_replicate_k_is_the_same_alone_or_in_a_batch() -> None:
     batch = simulation.run("tiny", replicates=3, seed=11)
     single = simulation.run("tiny", replicates=1, seed=11)
-    pd.testing.assert_frame_equal(batch.model[batch.model["replicate"] == 0].reset_index(drop=True), single.model)
+    pd.testing.assert_frame_equal(
+        batch.model[batch.model["replicate"] == 0].reset_index(drop=True), single.model
+    )
 
 
 def test_model_works_with_mesa_batch_run() -> None:
