@@ -3,10 +3,13 @@
 from .compare import CompareError, compare
 from .config import Scenario, ScenarioError, load_scenario
 from .experiments import Results, simulate
+from .sweep import sweep
 
 run = simulate  # ``simulation.run(scenario, replicates=20, seed=1) -> Results``
 # ``simulation.compare([run_dir, ...], reference=None, out="outputs") -> Path`` (the function shadows the
 # module of the same name; import its other names with ``from simulation.compare import ...``)
+# ``simulation.sweep(base, parameters, sampler=..., n=...) -> SweepResult`` (likewise shadows the package
+# of the same name; import its other names with ``from simulation.sweep import ...``)
 
 __version__ = "0.1.0"
 
@@ -20,4 +23,5 @@ __all__ = [
     "load_scenario",
     "run",
     "simulate",
+    "sweep",
 ]

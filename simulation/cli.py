@@ -49,7 +49,7 @@ BLOC_LABELS = {"us": "US", "eu": "EU", "china": "Chinese"}
 
 # Subcommands to come. Each will get its own parser and function in COMMANDS; until then they are
 # recognised (so a scenario file is never mistaken for one) and refused.
-FUTURE_COMMANDS = ("sweep", "dashboard")
+FUTURE_COMMANDS: tuple[str, ...] = ()
 COMMANDS: dict[str, Callable[[list[str]], int]] = {}  # filled below each command's function
 
 
@@ -302,6 +302,24 @@ def compare_command(argv: list[str]) -> int:
 
 
 COMMANDS["compare"] = compare_command
+
+
+def dashboard_command(argv: list[str]) -> int:
+    """``run.py dashboard [--port P]``: the live what-if page (optional extra ``.[dashboard]``)."""
+    from .dashboard.cli import main as dashboard_main
+
+    return dashboard_main(argv)
+
+
+def sweep_command(argv: list[str]) -> int:
+    """``run.py sweep sweeps/NAME.yaml [--executor local|dask] ...``: parameter sweeps (see ``sweep/``)."""
+    from .sweep.cli import main as sweep_main
+
+    return sweep_main(argv)
+
+
+COMMANDS["dashboard"] = dashboard_command
+COMMANDS["sweep"] = sweep_command
 
 
 # -- listing ---------------------------------------------------------------------------------------------

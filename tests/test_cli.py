@@ -140,10 +140,10 @@ def test_ctrl_c_exits_130_and_leaves_no_folder(tmp_path: Path, monkeypatch, caps
     assert not out.exists() or not any(out.rglob("*"))
 
 
-@pytest.mark.parametrize("command", ["sweep", "dashboard"])
-def test_future_subcommands_are_not_yet_available(command: str, capsys) -> None:
-    assert main([command, "a", "b"]) == 2
-    assert "not yet available" in capsys.readouterr().err
+@pytest.mark.parametrize("command", ["compare", "sweep", "dashboard"])
+def test_subcommands_are_dispatched(command: str, capsys) -> None:
+    assert main([command, "--help"]) == 0
+    assert command in capsys.readouterr().out
 
 
 def test_usage_errors_exit_2(capsys) -> None:

@@ -1,0 +1,118 @@
+"""Sweep speed figures (printed, not a timed test).
+
+    python benchmarks/bench_sweep.py [--runs 1000] [--efficiency-runs 100] [--no-dask]
+
+Runs of the baseline (1 replicate each, 10,000 adopters, 48 months; a Latin hypercube over three funding
+levers so every run differs):
+
+1. ``--runs`` runs with the local executor on all cores (target: 1,000 runs in under 5 minutes on a
+   2-core machine); the time includes planning, saving each run and reading the tables back, but not
+   the first imports (a 2-run warm-up sweep comes first).
+2. Parallel efficiency: ``--efficiency-runs`` runs on 1 worker (in-process) and on 2 worker processes.
+3. Dask LocalCluster (2 workers, one thread each) against local processes on the same runs, with the
+   cluster's start and stop timed apart; the two tables must be identical.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from pandas.testing import assert_frame_equal  # noqa: E402
+
+from simulation.sweep import SweepResult, sweep  # noqa: E402
+from simulation.sweep.executors import open_executor  # noqa: E402
+
+PARAMETERS = {
+    "blocs.china.capital_multiplier": (0.2, 2.0),
+    "labs.deepseek.subsidy_usd_per_month": (1e7, 1e8),
+    "world.fundraise_trigger_months": (6.0, 48.0),
+}
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (worker processes, once reaped)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed_sweep(runs: int, root: Path, **kwargs: object) -> tuple[float, SweepResult]:
+    """Wall time of a whole sweep (printed with the CPU time it used: on a busy machine, wall time is
+    shared with other processes)."""
+    out = Path(tempfile.mkdtemp(dir=root))
+    c0, t0 = cpu_seconds(), time.perf_counter()
+    res = sweep(
+        "baseline",
+        PARAMETERS,
+        sampler="lhs",
+        n=runs,
+        outcomes=["gap_months_true_mean", "open_share_usage_end", "gap_months_true"],
+        out=out / "sweep",
+        progress=False,
+        seed=1,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+    assert len(res.runs) == runs and not len(res.failures)
+    print(
+        f"   ({runs} runs, {kwargs or 'defaults'}: wall {elapsed:.1f} s, CPU {cpu:.1f} s, {cpu / runs * 1000:.0f} ms CPU a run)"
+    )
+    return elapsed, res
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Sweep speed figures.")
+    parser.add_argument("--runs", type=int, default=1000, help="runs of the main figure (default 1000)")
+    parser.add_argument(
+        "--efficiency-runs", type=int, help="runs for 1 vs 2 workers (default min(runs, 100))"
+    )
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask comparison")
+    args = parser.parse_args()
+    eff_runs = args.efficiency_runs or min(args.runs, 100)
+    cores = os.cpu_count() or 1
+    print(f"{cores} cores; load average before: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="bench-sweep-") as tmp:
+        root = Path(tmp)
+        print("   warm-up (imports, first model build):")
+        timed_sweep(2, root, workers=1)
+
+        t_all, local = timed_sweep(args.runs, root)
+        per_run = t_all / args.runs
+        print(
+            f"1. local, {cores} workers: {args.runs} runs in {t_all:.1f} s ({per_run * 1000:.0f} ms a run, "
+            f"{args.runs / t_all:.2f} runs/s); 1,000 runs: ~{per_run * 1000 / 60:.1f} min (target < 5 min)"
+        )
+
+        t1, _ = timed_sweep(eff_runs, root, workers=1)
+        t2, _ = timed_sweep(eff_runs, root, workers=2)
+        speedup = t1 / t2
+        print(
+            f"2. {eff_runs} runs: 1 worker {t1:.1f} s, 2 workers {t2:.1f} s: speed-up {speedup:.2f}x, "
+            f"parallel efficiency {speedup / 2:.0%}"
+        )
+
+        if not args.no_dask:
+            t0 = time.perf_counter()
+            with open_executor("dask", 2):
+                pass
+            t_cluster = time.perf_counter() - t0
+            t_dask, dask_res = timed_sweep(args.runs, root, executor="dask", workers=2)
+            t_local2, local2 = timed_sweep(args.runs, root, workers=2)
+            assert_frame_equal(dask_res.runs, local2.runs)
+            assert_frame_equal(dask_res.series, local.series)
+            print(
+                f"3. {args.runs} runs, 2 workers: local {t_local2:.1f} s, Dask LocalCluster {t_dask:.1f} s "
+                f"({t_dask / t_local2:.2f}x local; starting and stopping the cluster alone: {t_cluster:.1f} s); "
+                "identical tables"
+            )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":  # the Dask workers start by importing this file
+    main()

@@ -1,0 +1,321 @@
+"""The live what-if page (Solara): pick a shipped scenario, move its levers, step or play month by month,
+watch the gap and adoption shares against the baseline, save the run for ``run.py compare``.
+
+Started by ``python run.py dashboard`` (``cli.py``); by hand: ``solara run simulation/dashboard/app.py``.
+Settings come from the environment: ``SIMULATION_DASHBOARD_OUT`` (where saved runs go, default
+``outputs``) and ``SIMULATION_DASHBOARD_ADOPTERS`` (default 3,000). Each browser tab has its own run.
+Only plain HTML and Vuetify widgets are used (no Markdown: its math renderer is not in solara-assets).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from html import escape
+from typing import Any
+
+import pandas as pd
+import solara
+
+from simulation.config import ScenarioError
+from simulation.dashboard import ADOPTERS_ENV, OUT_ENV, chart
+from simulation.dashboard.levers import (
+    ADOPTERS,
+    Levers,
+    defaults,
+    event_dates,
+    member_candidates,
+    scenario_names,
+    shipped,
+)
+from simulation.dashboard.session import WhatIf
+
+START_SCENARIO = "baseline"
+PLAY_PAUSE_S = 0.25
+SAVE_REPLICATES, MAX_REPLICATES = 10, 100
+NUMBER_LEVERS = (  # Levers field, label, hint
+    ("china_capital", "Chinese capital multiplier", "1 = normal; 0.2 = sharp squeeze"),
+    ("china_compute_price", "Chinese compute price multiplier", "export controls; 1 = world price"),
+    ("distillation_efficacy", "Distillation efficacy", "share of the gap to the teacher closed a month"),
+)
+CSS = """
+.whatif-page { padding: 8px 24px; }
+.whatif-status { font-size: 1.05rem; margin: 4px 0 8px; }
+.whatif-chart img { max-width: 100%; height: auto; }
+"""
+logger = logging.getLogger(__name__)
+
+
+class LeverInputError(ValueError):
+    """Text in a lever field that is not a number (the loader judges numbers; this judges text)."""
+
+
+def number(label: str, text: str, kind: type[float] | type[int] = float) -> Any:
+    """The number typed in a field, or LeverInputError naming the field."""
+    try:
+        return kind(text.strip().replace(",", "").replace("_", ""))
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise LeverInputError(f"{label}: {text.strip()!r} is not {what}") from None
+
+
+@solara.component
+def TextLever(
+    label: str, value: str, on_text: Callable[[str], None], css: str, hint: str = "", width: str = ""
+) -> Any:
+    """A text field taken when Enter is pressed or the field is left. Vuetify's ``change`` event carries
+    the text itself (the synced value can lag behind fast typing)."""
+    field = solara.v.TextField(
+        label=label,
+        v_model=value,
+        class_=css,
+        hint=hint,
+        persistent_hint=bool(hint),
+        style_=f"max-width: {width}" if width else "",
+    )
+    solara.v.use_event(field, "change", lambda widget, event, data: on_text(str(data)))
+    return field
+
+
+@solara.component
+def LeverPanel(
+    levers: Levers,
+    generation: int,
+    whatif: WhatIf,
+    set_levers: Callable[[Levers], None],
+    refuse: Callable[[str], None],
+) -> None:
+    """The scenario and its ``levers``; edits go to ``set_levers``. The fields are made anew for each
+    ``generation`` (of accepted levers), so after a refusal the next accepted edit clears refused text."""
+    base = shipped(levers.scenario)
+    dates = event_dates(base)
+
+    def change(**values: Any) -> None:
+        set_levers(replace(whatif.levers, **values))
+
+    def typed(label: str, field: str, kind: type[float] | type[int] = float) -> Callable[[str], None]:
+        def on_text(text: str) -> None:
+            try:
+                change(**{field: number(label, text, kind)})
+            except LeverInputError as err:
+                refuse(f"Refused: {err}.")
+
+        return on_text
+
+    def member(lab: str) -> Callable[[bool], None]:
+        def on_value(on: bool) -> None:
+            kept = [m for m in whatif.levers.consortium_members if m != lab]
+            change(consortium_members=tuple(sorted([*kept, lab] if on else kept)))
+
+        return on_value
+
+    solara.HTML("h2", "Levers")
+    solara.Select(
+        "Scenario",
+        values=scenario_names(),
+        value=levers.scenario,
+        on_value=lambda name: set_levers(replace(defaults(name), seed=whatif.levers.seed)),
+    )
+    solara.HTML("p", f"<i>{escape(base.description)}</i>")
+    TextLever("Seed", str(levers.seed), typed("Seed", "seed", int), "lever-seed").key(f"seed-{generation}")
+    with solara.Div(classes=["lever-ban"]).key(f"ban-{generation}"):
+        solara.Checkbox(
+            label=f"Open-weight ban ({base.policy.ban.jurisdiction.upper()})",
+            value=levers.ban,
+            on_value=lambda on: change(ban=on),
+        )
+    TextLever(
+        "Ban from (YYYY-MM)", levers.ban_from, lambda t: change(ban_from=t.strip()), "lever-ban_from"
+    ).key(f"ban_from-{generation}")
+    TextLever(
+        "Ban threshold (training FLOP)",
+        f"{levers.ban_threshold_flop:g}",
+        typed("Ban threshold", "ban_threshold_flop"),
+        "lever-ban_threshold_flop",
+    ).key(f"threshold-{generation}")
+    for field, label, hint in NUMBER_LEVERS:
+        since = f"from {dates[field]}" if field in dates else "from the start"
+        value = f"{getattr(levers, field):g}"
+        TextLever(label, value, typed(label, field), f"lever-{field}", f"{hint}; {since}").key(
+            f"{field}-{generation}"
+        )
+    if levers.consortium_budget_musd is None:
+        solara.Text("Consortium levers: pick sovereign_consortium.", style={"color": "#555"})
+    else:
+        TextLever(
+            "Consortium budget ($M a month)",
+            f"{levers.consortium_budget_musd:g}",
+            typed("Consortium budget", "consortium_budget_musd"),
+            "lever-consortium_budget_musd",
+        ).key(f"budget-{generation}")
+        solara.Text("Members the consortium tops up:")
+        for lab in member_candidates(base):
+            with solara.Div(classes=[f"lever-member-{lab}"]).key(f"{lab}-{generation}"):
+                solara.Checkbox(label=lab, value=lab in levers.consortium_members, on_value=member(lab))
+    solara.Button(
+        "Scenario's own levers",
+        on_click=lambda: set_levers(defaults(whatif.levers.scenario)),
+        outlined=True,
+        classes=["lever-defaults"],
+    )
+
+
+def status_line(run: pd.DataFrame, baseline: pd.DataFrame) -> None:
+    """This month's figures as text, and as data attributes for tests and scripts."""
+    now = run.iloc[-1]
+    ref = baseline.iloc[min(int(now["tick"]), len(baseline) - 1)]
+    attrs = {
+        "data-tick": str(int(now["tick"])),
+        "data-date": str(now["date"]),
+        "data-gap-true": f"{now['gap_months_true']:.4f}",
+        "data-gap-benchmark": f"{now['gap_months_benchmark']:.4f}",
+        "data-open-share": f"{now['open_share_usage']:.4f}",
+        "data-baseline-gap-true": f"{ref['gap_months_true']:.4f}",
+    }
+    text = (
+        f"{now['date']}: gap <b>{now['gap_months_true']:.1f}</b> months on true capability "
+        f"(baseline {ref['gap_months_true']:.1f}), <b>{now['gap_months_benchmark']:.1f}</b> on benchmarks "
+        f"(baseline {ref['gap_months_benchmark']:.1f}); open models <b>{now['open_share_usage']:.0%}</b> "
+        f"of usage (baseline {ref['open_share_usage']:.0%})"
+    )
+    solara.HTML("div", text, classes=["whatif-status"], attributes=attrs)
+
+
+@solara.component
+def Page() -> None:
+    adopters = int(os.environ.get(ADOPTERS_ENV, ADOPTERS))
+    whatif = solara.use_memo(lambda: WhatIf(defaults(START_SCENARIO), n_adopters=adopters), [])
+    rev = solara.use_reactive(0)  # bumped whenever the run changes
+    accepted = solara.use_reactive(0)  # bumped when levers are accepted: fields show the accepted values
+    refused = solara.use_reactive("")
+    playing = solara.use_reactive(False)
+    replicates = solara.use_reactive(str(SAVE_REPLICATES))
+
+    def bump() -> None:
+        rev.set(rev.value + 1)
+
+    def set_levers(levers: Levers) -> None:
+        try:
+            whatif.apply(levers)
+        except ScenarioError as err:
+            refused.set(f"Refused: {err}. The run keeps the last accepted levers.")
+            return
+        except Exception as err:  # a model failure must not take the page down: say so, log it
+            logger.exception("levers %s", levers)
+            refused.set(f"Refused: the model failed with these levers ({err}). The run keeps the last ones.")
+            return
+        refused.set("")
+        accepted.set(accepted.value + 1)
+        bump()
+
+    loop_id = solara.use_ref(0)  # the newest play loop; older ones stop
+
+    def play_loop() -> None:
+        loop_id.current += 1
+        mine = loop_id.current
+        while playing.value and loop_id.current == mine:
+            if not whatif.step():
+                playing.set(False)
+                return
+            bump()
+            time.sleep(PLAY_PAUSE_S)
+
+    solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
+
+    def save() -> str:
+        count = number("Replicates to save", replicates.value, int)
+        if not 1 <= count <= MAX_REPLICATES:
+            raise LeverInputError(f"Replicates to save: expected 1 to {MAX_REPLICATES}, got {count}")
+        return str(whatif.save(os.environ.get(OUT_ENV, "outputs"), count))
+
+    save_task = solara.lab.use_task(save, dependencies=None, raise_error=False)
+
+    def control(action: Callable[[], Any]) -> Callable[[], None]:
+        def run() -> None:
+            action()
+            bump()
+
+        return run
+
+    run, baseline = whatif.series(), whatif.baseline()
+    scenario = whatif.scenario
+    figure = solara.use_memo(
+        lambda: chart.figure(
+            run,
+            baseline,
+            list(scenario.blocs),
+            [e.model_dump() for e in scenario.events],
+            (scenario.start, scenario.date_of(whatif.horizon)),
+        ),
+        [rev.value],
+    )
+    said = whatif.changes()
+
+    solara.Title("What if? Open-weight vs closed AI")
+    solara.Style(CSS)
+    with solara.Div(classes=["whatif-page"]), solara.Columns([1, 3]):
+        with solara.Column():
+            LeverPanel(whatif.levers, accepted.value, whatif, set_levers, refused.set)
+        with solara.Column():
+            solara.HTML("h1", "What if? Open-weight vs closed AI, month by month")
+            with solara.Row(style={"align-items": "center"}):
+                busy = playing.value or whatif.done
+                solara.Button(
+                    "Reset", on_click=control(whatif.reset), disabled=playing.value, classes=["do-reset"]
+                )
+                solara.Button(
+                    "Step", on_click=control(whatif.step), disabled=busy, color="primary", classes=["do-step"]
+                )
+                solara.Button(
+                    "Pause" if playing.value else "Play",
+                    on_click=lambda: playing.set(not playing.value),
+                    disabled=whatif.done and not playing.value,
+                    color="primary",
+                    classes=["do-play"],
+                )
+                solara.Button(
+                    "Run to end",
+                    on_click=control(lambda: whatif.step(whatif.horizon)),
+                    disabled=busy,
+                    classes=["do-end"],
+                )
+                solara.Text(f"{scenario.date_of(whatif.tick)}: month {whatif.tick} of {whatif.horizon}")
+            status_line(run, baseline)
+            if refused.value:
+                solara.Error(refused.value, classes=["whatif-refused"])
+            with solara.Div(classes=["whatif-chart"]):
+                solara.FigureMatplotlib(figure, dependencies=[rev.value], format="png", dpi=90)
+            solara.HTML(
+                "p",
+                f"<b>{escape(whatif.levers.scenario)}</b> "
+                + escape("with " + "; ".join(said) if said else "as shipped")
+                + f". One run at seed {scenario.seed}, uncertain parameters at their central values, "
+                f"<b>{whatif.n_adopters:,} adopters</b> (a full run has "
+                f"{shipped(whatif.levers.scenario).adopters.n:,}). Faint: the baseline with the same "
+                "seed and adopters; dotted lines: the scenario's events.",
+                classes=["whatif-changes"],
+            )
+            with solara.Row(style={"align-items": "center"}):
+                TextLever(
+                    "Replicates to save", replicates.value, replicates.set, "save-replicates", width="160px"
+                )
+                solara.Button(
+                    "Save this run",
+                    on_click=lambda: save_task(),
+                    disabled=save_task.pending,
+                    color="primary",
+                    classes=["do-save"],
+                )
+            if save_task.pending:
+                solara.Info("Saving: running the replicates and writing the run folder...")
+            elif save_task.finished:
+                folder = save_task.value
+                solara.Success(
+                    f"Saved to {folder} (python run.py compare {folder} OTHER_RUN puts it beside another run)",
+                    classes=["whatif-saved"],
+                )
+            elif save_task.error:
+                solara.Error(f"Not saved: {save_task.exception}", classes=["whatif-save-error"])

@@ -1,0 +1,183 @@
+"""Where runs execute: in this process, in local worker processes, or on a Dask cluster.
+
+Both pools are driven the same way, through the ``concurrent.futures`` interface: a bounded window of
+runs in flight (so memory stays flat however many runs there are), each result handed to ``on_output`` as
+it finishes. Local workers are forked like the runner's (``START_METHOD``, ``_init_worker``: one BLAS
+thread, Ctrl-C left to the parent). A Dask LocalCluster is started with the engineering-notes fix (the
+nanny's default environment sets ``MALLOC_TRIM_THRESHOLD_``, which makes numpy-heavy tasks ~1.7x slower)
+and without the workers' statistical profiler; a cluster started elsewhere without them gets a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from typing import Any, Literal
+
+from ..experiments.runner import START_METHOD, _init_worker
+from .spec import SweepError
+from .task import RunOutput, RunTask, base_row, execute
+
+ExecutorKind = Literal["local", "dask"]
+WORKER_ENV = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+# Dask's statistical profiler samples the running task every 10 ms; on a busy 2-core machine this made
+# model runs ~1.7x slower in wall time (the task thread waits for the GIL), so workers we start go without.
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+IN_FLIGHT_PER_WORKER = 4
+
+
+def check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:
+    """Raise SweepError for an unknown executor, a bad worker count, or a scheduler without Dask."""
+    if executor not in ("local", "dask"):
+        raise SweepError(None, "executor", f"unknown executor {executor!r}; expected 'local' or 'dask'")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise SweepError(None, "workers", f"expected a whole number of at least 1, got {workers!r}")
+    if scheduler and executor != "dask":
+        raise SweepError(None, "scheduler", "a scheduler address needs executor 'dask'")
+
+
+@contextlib.contextmanager
+def open_executor(
+    kind: ExecutorKind, workers: int | None = None, scheduler: str | None = None
+) -> Iterator[tuple[Executor | None, int]]:
+    """(executor, parallel slots); executor None means run in this process (local with one worker)."""
+    if kind == "dask":
+        with _dask_executor(workers, scheduler) as opened:
+            yield opened
+        return
+    n = workers or os.cpu_count() or 1
+    if n == 1:
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(1):
+            yield None, 1
+        return
+    pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context(START_METHOD), initializer=_init_worker)
+    try:
+        yield pool, n
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+@contextlib.contextmanager
+def _dask_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor, int]]:
+    import dask
+    from distributed import Client, LocalCluster
+
+    saved = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    with contextlib.ExitStack() as stack:
+        stack.callback(_restore_env, "MALLOC_TRIM_THRESHOLD_", saved)
+        stack.enter_context(
+            dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENV), **WORKER_CONFIG})
+        )
+        if scheduler:
+            client = stack.enter_context(Client(scheduler))
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+        client.run(_one_blas_thread)
+        _warn_slow_workers(client)
+        slots = sum(client.nthreads().values()) or 1
+        yield client.get_executor(pure=False), slots
+
+
+def _worker_settings() -> tuple[str | None, bool]:
+    import dask
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_"), bool(
+        dask.config.get("distributed.worker.profile.enabled")
+    )
+
+
+def _warn_slow_workers(client: Any) -> None:
+    """Warn when workers run with settings that slow model runs (a cluster started without the fixes)."""
+    settings = client.run(_worker_settings).values()
+    problems = []
+    if any(malloc is not None for malloc, _ in settings):
+        problems.append(
+            f"MALLOC_TRIM_THRESHOLD_ is set (set distributed.nanny.pre-spawn-environ to {WORKER_ENV})"
+        )
+    if any(profile for _, profile in settings):
+        problems.append("the statistical profiler is on (set distributed.worker.profile.enabled to false)")
+    if problems:
+        warnings.warn(
+            "Dask workers run slower than they could: " + "; ".join(problems) + ", in the dask config of the "
+            "cluster (see simulation/sweep/executors.py)",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+
+
+def _restore_env(key: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = value
+
+
+def _one_blas_thread() -> None:
+    """Run on every Dask worker, also on clusters this sweep did not start."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
+def run_all(
+    tasks: Iterable[RunTask],
+    executor: Executor | None,
+    slots: int,
+    on_output: Callable[[RunOutput], None],
+) -> None:
+    """Execute every task; ``on_output`` gets each result as it finishes (in any order)."""
+    if executor is None:
+        for task in tasks:
+            on_output(execute(task))
+        return
+    it = iter(tasks)
+    pending: dict[Future, RunTask] = {}
+
+    def fill() -> None:
+        while len(pending) < slots * IN_FLIGHT_PER_WORKER and (task := next(it, None)) is not None:
+            pending[executor.submit(execute, task)] = task
+
+    try:
+        fill()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                task = pending.pop(fut)
+                on_output(_result(fut, task))
+            fill()
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+
+
+def _result(fut: Future, task: RunTask) -> RunOutput:
+    """A run's output; a failure outside the model (a worker lost on a cluster) is recorded like a model
+    error, but a broken local pool stops the sweep (finished runs are saved; resume to finish)."""
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        row = base_row(task)
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+        return RunOutput(row, None)

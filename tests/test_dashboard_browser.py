@@ -1,0 +1,208 @@
+"""The what-if page in a real headless browser (Debian's chromium and chromium-driver, via selenium).
+
+The server is started as ``python run.py dashboard`` would (``simulation.dashboard.cli.main``) on a free
+loopback port in a subprocess, with saved runs going to a temporary folder; it is always terminated.
+Locally the test is skipped, with the reason, when Solara, selenium, chromium or chromedriver is missing;
+in CI (environment variable CI set) it fails instead. The screenshot is kept in ``test-artifacts/``
+(git-ignored).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+INSTALL = 'apt-get install chromium chromium-driver; pip install -e ".[test]"'
+READY_S, WAIT_S = 60, 30
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromedriver() -> str | None:
+    return CHROMEDRIVER if Path(CHROMEDRIVER).is_file() else shutil.which("chromedriver")
+
+
+def missing() -> list[str]:
+    """What the test needs and this machine lacks."""
+    out = [f"the {m} package" for m in ("solara", "selenium") if importlib.util.find_spec(m) is None]
+    out += [] if chromium() else ["chromium"]
+    out += [] if chromedriver() else ["chromedriver"]
+    return out
+
+
+def require_everything() -> None:
+    lacking = missing()
+    if lacking:
+        reason = f"the dashboard browser test needs {', '.join(lacking)} ({INSTALL})"
+        if os.environ.get("CI"):
+            pytest.fail(f"in CI {reason}")
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
+    """(page URL, outputs folder) of a dashboard server started in a subprocess."""
+    require_everything()
+    out = tmp_path_factory.mktemp("dashboard-outputs")
+    log = tmp_path_factory.mktemp("dashboard-log") / "server.log"
+    port = free_port()
+    code = f"from simulation.dashboard.cli import main; raise SystemExit(main(['--port', '{port}', '--out', {str(out)!r}]))"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + READY_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the dashboard server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the dashboard server was not ready in {READY_S} s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield url, out
+    finally:
+        proc.terminate()  # cli.main stops its solara child, then ends
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group this test started: server and child
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def driver(server, tmp_path_factory) -> Iterator[Any]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(chromium())
+    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    options.add_argument("--window-size=1500,1000")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(options=options, service=Service(executable_path=str(chromedriver())))
+    try:
+        yield browser
+    finally:
+        browser.quit()
+
+
+def wait_for(driver: Any, what: str, condition: Any) -> Any:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, WAIT_S).until(lambda d: condition(d), message=f"waiting for {what}")
+
+
+def status(driver: Any) -> dict[str, str]:
+    """The data attributes of the page's status line (this month's figures)."""
+    return driver.execute_script(
+        "const e = document.querySelector('.whatif-status');return e ? Object.assign({}, e.dataset) : null;"
+    )
+
+
+def chart_src(driver: Any) -> str:
+    return driver.execute_script(
+        "const i = document.querySelector('.whatif-chart img'); return i ? i.src : '';"
+    )
+
+
+def type_into(driver: Any, css: str, text: str) -> None:
+    """Replace a lever field's text and press Enter (the page reads it then)."""
+    from selenium.webdriver.common.keys import Keys
+
+    field = driver.find_element("css selector", f"{css} input")
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(text, Keys.ENTER)
+
+
+def click(driver: Any, css: str) -> None:
+    wait_for(driver, f"{css} enabled", lambda d: d.find_element("css selector", css).is_enabled())
+    driver.find_element("css selector", css).click()
+
+
+def test_page_levers_steps_refuses_and_saves(server, driver) -> None:
+    url, out = server
+    driver.get(url)
+    wait_for(driver, "the status line", lambda d: status(d) is not None and chart_src(d))
+    first = status(driver)
+    assert first["tick"] == "0" and first["gapTrue"] == first["baselineGapTrue"]
+    image = chart_src(driver)
+
+    # a lever: much stronger distillation; then six months, one Step at a time
+    type_into(driver, ".lever-distillation_efficacy", "0.3")
+    wait_for(driver, "the lever in the description", lambda d: "distillation efficacy 0.3" in d.page_source)
+    for month in range(1, 7):
+        click(driver, ".do-step")
+        wait_for(driver, f"month {month}", lambda d, m=month: status(d)["tick"] == str(m))
+    now = status(driver)
+    assert now["date"] == "2025-07"
+    assert float(now["gapTrue"]) < float(now["baselineGapTrue"]) - 0.5, now  # open labs catch up faster
+    wait_for(driver, "a new chart", lambda d: chart_src(d) not in ("", image))
+
+    # a bad value is refused with the loader's message; the server carries on
+    type_into(driver, ".lever-ban_threshold_flop", "-1")
+    refused = wait_for(driver, "the refusal", lambda d: d.find_elements("css selector", ".whatif-refused"))
+    assert "policy.ban.threshold_flop: Input should be greater than 0 (got -1.0)" in refused[0].text
+    click(driver, ".do-step")
+    wait_for(driver, "month 7 after the refusal", lambda d: status(d)["tick"] == "7")
+
+    # save: a replicate set written as run.py writes it
+    type_into(driver, ".save-replicates", "2")
+    click(driver, ".do-save")
+    saved = wait_for(driver, "the saved run", lambda d: d.find_elements("css selector", ".whatif-saved"))
+    folders = [p for p in (out / "baseline_whatif").iterdir() if not p.name.startswith(".")]
+    assert len(folders) == 1 and str(folders[0]) in saved[0].text
+    manifest = json.loads((folders[0] / "manifest.json").read_text())
+    assert manifest["complete"] is True
+    assert (folders[0] / "timeseries.csv").is_file() and (folders[0] / "plots" / "gap.png").is_file()
+
+    severe = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert not severe, severe
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "dashboard.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 50_000

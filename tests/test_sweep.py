@@ -1,0 +1,232 @@
+"""Sweeps end to end on the tiny scenario: checks before any run, failed runs recorded, resume after a
+kill, the command line, and the identical table on local processes and on a Dask LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from simulation.sweep import SweepError, SweepResult, load_sweep, sweep
+from simulation.sweep import task as task_module
+from simulation.sweep.cli import main
+
+# 4 * (2 + 2) Sobol' samples x 2 replicates = 32 runs of 12 months with 300 adopters.
+SPEC = {
+    "base": "tiny",
+    "parameters": {"world.eci_per_decade_compute": (3.0, 9.0), "blocs.china.capital_multiplier": (0.2, 2.0)},
+    "sampler": "sobol",
+    "n": 4,
+    "replicates": 2,
+    "outcomes": ["gap_months_true_mean", "open_share_usage_end", "gap_months_true"],
+    "seed": 3,
+}
+TOTAL = 32
+
+
+def parts(folder: Path) -> int:
+    runs = folder / "parts" / "runs"
+    return sum(1 for f in runs.glob("run-*.parquet")) if runs.exists() else 0
+
+
+def assert_same(a: SweepResult, b: SweepResult) -> None:
+    assert_frame_equal(a.runs, b.runs)
+    assert_frame_equal(a.series, b.series)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory) -> SweepResult:
+    """The sweep run uninterrupted on two local worker processes."""
+    return sweep(**SPEC, workers=2, out=tmp_path_factory.mktemp("reference") / "sweep", progress=False)
+
+
+def test_tidy_tables_with_seeds_from_the_run_index(reference: SweepResult) -> None:
+    runs, series = reference.runs, reference.series
+    assert list(runs.columns[:5]) == ["run", "sample", "replicate", *SPEC["parameters"]]
+    assert list(runs.columns[5:]) == [
+        "seed",
+        "status",
+        "error",
+        "gap_months_true_mean",
+        "open_share_usage_end",
+    ]
+    assert runs["run"].tolist() == list(range(TOTAL)) and (runs["status"] == "ok").all()
+    assert runs["sample"].tolist() == [r // 2 for r in range(TOTAL)]
+    assert runs["seed"].nunique() == TOTAL  # replicates of a sample differ; every run its own seed
+    assert list(series.columns) == ["run", "tick", "date", "gap_months_true"]
+    assert len(series) == TOTAL * 12 and series["date"].iloc[0] == "2025-01"
+    # the saved folder reads back to the same result, with its manifest
+    again = load_sweep(reference.path)
+    assert_same(reference, again)
+    manifest = again.manifest
+    assert manifest["complete"] and manifest["total_runs"] == TOTAL and manifest["sampler"] == "sobol"
+    assert len(manifest["samples"]) == 16 and len(manifest["design"]) == 16
+    assert manifest["parameters"]["world.eci_per_decade_compute"]["low"] == 3.0
+    assert manifest["versions"]["SALib"] and manifest["versions"]["pyarrow"]
+
+
+def test_an_existing_sweep_folder_is_never_overwritten(reference: SweepResult) -> None:
+    with pytest.raises(SweepError, match="already holds a sweep"):
+        sweep(**SPEC, out=reference.path)
+    with pytest.raises(SweepError, match="holds a different sweep"):
+        sweep(**{**SPEC, "seed": 4}, out=reference.path, resume=True)
+    done = sweep(**SPEC, out=reference.path, resume=True, progress=False)  # complete: runs nothing
+    assert done.manifest["last_session"]["runs"] == 0
+    assert_same(reference, done)
+
+
+@pytest.mark.parametrize(
+    ("change", "where", "message"),
+    [
+        (
+            {"parameters": {"labs.deepseek.training_eficiency": (0.5, 2.0)}},
+            "parameters.labs.deepseek",
+            "did you mean 'training_efficiency'",
+        ),
+        (
+            {"parameters": {"world.eci_per_decade_compute": (9.0, 3.0)}},
+            "parameters.world.eci_per_decade_compute",
+            "low (9) must be below high (3)",
+        ),
+        ({"sampler": "sobl"}, "sampler", "'grid', 'lhs', 'sobol' or 'morris'"),
+        ({"n": 6}, "n", "power of 2"),
+        ({"n": 0}, "n", "greater than or equal to 1"),
+        (
+            {"parameters": {"world.training_lag_months": (0, 13)}},
+            "parameters.world.training_lag_months",
+            "less than or equal to 12",
+        ),
+        ({"outcomes": ["gap_month_true_mean"]}, "outcomes[0]", "did you mean 'gap_months_true_mean'"),
+        ({"parameters": {"world.run_months": [1.0, 2.0]}}, "parameters.world.run_months", "needs a range"),
+    ],
+)
+def test_a_bad_sweep_fails_before_any_run(tmp_path: Path, change: dict, where: str, message: str) -> None:
+    out = tmp_path / "sweep"
+    with pytest.raises(SweepError) as info:
+        sweep(**{**SPEC, **change}, out=out)
+    assert info.value.key_path.startswith(where) and message in str(info.value)
+    assert not out.exists()
+
+
+def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeypatch) -> None:
+    real = task_module.run_replicate
+
+    def flaky(spec):
+        if spec.spawn_key[0] in (1, 4):
+            raise RuntimeError("boom")
+        return real(spec)
+
+    monkeypatch.setattr(task_module, "run_replicate", flaky)  # forked workers inherit the patch
+    res = sweep(
+        "tiny",
+        {"world.eci_per_decade_compute": [4.0, 8.0]},
+        sampler="grid",
+        n=2,
+        replicates=3,
+        outcomes=["gap_months_true_mean", "gap_months_true"],
+        workers=2,
+        out=tmp_path / "sweep",
+        progress=False,
+    )
+    runs = res.runs
+    assert len(runs) == 6 and runs["status"].tolist() == ["ok", "error", "ok", "ok", "error", "ok"]
+    failed = runs[runs["status"] == "error"]
+    assert (failed["error"] == "RuntimeError: boom").all() and failed["gap_months_true_mean"].isna().all()
+    assert runs.loc[runs["status"] == "ok", "gap_months_true_mean"].notna().all()
+    assert sorted(res.series["run"].unique()) == [0, 2, 3, 5]
+    assert res.manifest["runs_failed"] == 2
+
+
+def test_common_seeds_share_random_numbers_across_samples(tmp_path: Path) -> None:
+    res = sweep(
+        "tiny",
+        {"world.eci_per_decade_compute": [4.0, 8.0]},
+        sampler="grid",
+        n=2,
+        replicates=2,
+        months=3,
+        common_seeds=True,
+        outcomes=["gap_months_true_end"],
+        workers=1,
+        progress=False,
+    )
+    seeds = res.runs["seed"].tolist()
+    assert seeds[0] == seeds[2] and seeds[1] == seeds[3] and seeds[0] != seeds[1]
+
+
+def test_resume_after_a_kill_gives_the_uninterrupted_table(tmp_path: Path, reference: SweepResult) -> None:
+    out = tmp_path / "sweep"
+    script = tmp_path / "run_sweep.py"
+    script.write_text(
+        "import sys\nfrom simulation.sweep import sweep\n"
+        f"sweep(**{SPEC!r}, workers=2, out=sys.argv[1], progress=False)\n"
+    )
+    proc = subprocess.Popen([sys.executable, str(script), str(out)], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while parts(out) < 4 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the script and its worker processes
+        proc.wait()
+    saved = parts(out)
+    assert 0 < saved < TOTAL, f"the kill came too late or too early ({saved} runs saved)"
+    assert not json.loads((out / "manifest.json").read_text())["complete"]
+
+    resumed = sweep(**SPEC, workers=1, out=out, resume=True, progress=False)
+    assert resumed.manifest["last_session"]["runs"] == TOTAL - saved
+    assert_same(reference, resumed)
+
+
+def test_command_line_grid_with_heatmaps(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "grid.yaml"
+    spec.write_text(
+        "base: tiny\nsampler: grid\nn: 2\nmonths: 6\nparameters:\n"
+        "  blocs.china.capital_multiplier: {low: 0.2, high: 2.0}\n"
+        "  policy.ban.enforcement: {values: [0.0, 1.0]}\n"
+        "outcomes: [open_share_usage_end]\n"
+    )
+    out = tmp_path / "out"
+    assert main([str(spec), "--out", str(out), "--workers", "2"]) == 0
+    assert f"4 runs (0 failed) saved in {out}" in capsys.readouterr().out
+    runs = pd.read_csv(out / "runs.csv")
+    assert runs[["blocs.china.capital_multiplier", "policy.ban.enforcement"]].values.tolist() == [
+        [0.2, 0.0],
+        [0.2, 1.0],
+        [2.0, 0.0],
+        [2.0, 1.0],
+    ]
+    assert sorted(p.name for p in (out / "plots").iterdir()) == [
+        "heatmap_open_share_usage_end.png",
+        "scatter_open_share_usage_end.png",
+    ]
+
+
+def test_command_line_bad_spec_exits_2_naming_file_and_key(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text(
+        "base: tiny\nsampler: lhs\nn: 4\nparameters:\n  world.eci_per_decade_compute: {low: 9, high: 3}\n"
+    )
+    assert main([str(spec), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{spec} at parameters.world.eci_per_decade_compute: low (9) must be below high (3)" in err
+    spec.write_text("base: tiny\nsampler: lhs\nn: 4\nparameters: {months: {low: 2, high: 5}}\nreplicate: 2\n")
+    assert main([str(spec)]) == 2
+    assert "unknown key 'replicate' (did you mean 'replicates'?)" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_dask_local_cluster_gives_the_same_table(tmp_path: Path, reference: SweepResult, recwarn) -> None:
+    """Last in this file: Dask leaves threads behind, and the other tests fork."""
+    res = sweep(**SPEC, executor="dask", workers=2, out=tmp_path / "sweep", progress=False)
+    assert_same(reference, res)
+    assert not [w for w in recwarn if "Dask workers run slower" in str(w.message)]
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
