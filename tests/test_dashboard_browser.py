@@ -9,10 +9,8 @@ in CI (environment variable CI set) it fails instead. The screenshot is kept in 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -24,47 +22,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_support import ARTIFACTS, require, start_chrome
 
 ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INSTALL = 'apt-get install chromium chromium-driver; pip install -e ".[test]"'
 READY_S, WAIT_S = 60, 30
 
 
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def chromedriver() -> str | None:
-    return CHROMEDRIVER if Path(CHROMEDRIVER).is_file() else shutil.which("chromedriver")
-
-
-def missing() -> list[str]:
-    """What the test needs and this machine lacks."""
-    out = [f"the {m} package" for m in ("solara", "selenium") if importlib.util.find_spec(m) is None]
-    out += [] if chromium() else ["chromium"]
-    out += [] if chromedriver() else ["chromedriver"]
-    return out
-
-
 def require_everything() -> None:
-    lacking = missing()
-    if lacking:
-        reason = f"the dashboard browser test needs {', '.join(lacking)} ({INSTALL})"
-        if os.environ.get("CI"):
-            pytest.fail(f"in CI {reason}")
-        pytest.skip(reason)
+    require(("solara", "selenium"), INSTALL, what="dashboard browser test")
 
 
 def free_port() -> int:
@@ -116,16 +82,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture(scope="module")
 def driver(server, tmp_path_factory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium())
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    options.add_argument("--window-size=1500,1000")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(executable_path=str(chromedriver())))
+    browser = start_chrome(tmp_path_factory.mktemp("chromium-profile"), window="1500,1000")
     try:
         yield browser
     finally:

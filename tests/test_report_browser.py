@@ -7,73 +7,30 @@ screenshot is kept in ``test-artifacts/`` at the repository root (git-ignored).
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import shutil
 from pathlib import Path
 
 import pytest
+from browser_support import ARTIFACTS, missing, require, start_chrome
 
 from simulation import compare, plotting, simulate
 from simulation.outputs import write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny.yaml"
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INSTALL = "apt-get install chromium chromium-driver; pip install selenium"
-
-
-def chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def chromedriver() -> str | None:
-    return CHROMEDRIVER if Path(CHROMEDRIVER).is_file() else shutil.which("chromedriver")
-
-
-def missing_browser() -> list[str]:
-    """What the browser test needs and this machine lacks."""
-    missing = [] if importlib.util.find_spec("selenium") else ["the selenium package"]
-    missing += [] if chromium() else ["chromium"]
-    missing += [] if chromedriver() else ["chromedriver"]
-    return missing
 
 
 def test_ci_has_the_browser() -> None:
     if not os.environ.get("CI"):
         pytest.skip("checked only in CI (the CI environment variable is not set)")
-    assert not missing_browser(), f"CI must run the browser test but lacks {', '.join(missing_browser())}"
+    assert not missing(), f"CI must run the browser test but lacks {', '.join(missing())}"
 
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory):
-    missing = missing_browser()
-    if missing:
-        reason = f"browser test needs {', '.join(missing)} ({INSTALL})"
-        if os.environ.get("CI"):
-            pytest.fail(f"in CI the {reason}")
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(chromium())
-    for flag in [*FLAGS, f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    options.add_argument("--window-size=1280,900")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    browser = webdriver.Chrome(options=options, service=Service(executable_path=str(chromedriver())))
+    require(("selenium",), INSTALL)
+    browser = start_chrome(tmp_path_factory.mktemp("chromium-profile"))
     yield browser
     browser.quit()
 
