@@ -149,7 +149,7 @@ class AdopterPopulation:
         pop = self.popularity[seg] ** world.popularity_exponent + world.popularity_floor
         # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12)
         weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :] + market.affinity[seg]
-        score = weight + rng_consider.gumbel(size=(n_labs, n)).T
+        score = weight + np.ascontiguousarray(rng_consider.gumbel(size=(n_labs, n)).T)
         score[~allowed] = -np.inf
         k = np.minimum(self.consider_k[seg], n_labs)
         ranked = -np.sort(-score, axis=1)  # descending per row (L is small)
@@ -161,7 +161,9 @@ class AdopterPopulation:
         cur_ok[has_cur] = allowed[np.flatnonzero(has_cur), cur[has_cur]]
         considered[np.flatnonzero(cur_ok), cur[cur_ok]] = True
         # Utility (F3, F8, F12, F14): perceived capability against need, price, control, trust, affinity.
-        utility = self.utility(idx, market, tick) + rng_utility.gumbel(size=(n_labs, n)).T
+        utility = self.utility(idx, market, tick) + np.ascontiguousarray(
+            rng_utility.gumbel(size=(n_labs, n)).T
+        )
         utility[~considered] = -np.inf
         best = np.argmax(utility, axis=1)
         best_u = utility[np.arange(n), best]
