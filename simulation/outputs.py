@@ -25,6 +25,7 @@ import re
 import secrets
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -180,10 +181,11 @@ def build_manifest(
     }
 
 
-def package_versions() -> dict[str, str | None]:
-    """Versions of Python and the packages a run depends on (read from metadata: nothing is imported)."""
+def package_versions(extra: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Versions of Python and the packages a run depends on, plus ``extra`` (key -> distribution name);
+    read from metadata: nothing is imported."""
     versions: dict[str, str | None] = {"python": platform.python_version()}
-    for key, dist in PACKAGES.items():
+    for key, dist in {**PACKAGES, **(extra or {})}.items():
         try:
             versions[key] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -19,7 +19,6 @@ import os
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,13 +59,7 @@ def series_schema(plan: Plan) -> pa.Schema:
 def versions() -> dict[str, str | None]:
     from ..outputs import package_versions
 
-    found = package_versions()
-    for key, dist in EXTRA_PACKAGES.items():
-        try:
-            found[key] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            found[key] = None
-    return found
+    return package_versions(EXTRA_PACKAGES)
 
 
 def build_manifest(plan: Plan) -> dict[str, Any]:
