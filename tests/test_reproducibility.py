@@ -60,3 +60,18 @@ def test_model_works_with_mesa_batch_run() -> None:
     assert {r["blocs__china__capital_multiplier"] for r in rows} == {0.5, 1.0}
     assert {r["lab"] for r in rows} >= {"openai", "deepseek"}
     assert all(0.0 <= r["open_share_usage"] <= 1.0 for r in rows)
+
+
+def test_cash_reconciles_from_the_saved_lab_table() -> None:
+    labs = simulation.run("tiny", replicates=1, seed=2).labs.sort_values(["lab", "tick"])
+    for _, lab in labs.groupby("lab"):
+        lab = lab[lab["alive"]]
+        flows = (
+            lab["revenue_usd"]
+            + lab["subsidy_usd"]
+            + lab["raised_usd"]
+            - lab["costs_usd"]
+            - lab["compute_spend_usd"]
+        )
+        expected = lab["cash_usd"].shift(1) + flows
+        np.testing.assert_allclose(lab["cash_usd"].iloc[1:], expected.iloc[1:], rtol=1e-12)

@@ -42,7 +42,6 @@ class Lab(mesa.Agent):
         self.raised_usd = 0.0
         self.subsidy_received_usd = 0.0
         self.compute_spend_usd = 0.0
-        self.runway_months = RUNWAY_CAP_MONTHS  # set from the planned burn once the lab is built
         self.spend_factor = 1.0
         # -- compute and capability
         self.compute_flop_per_month = cfg.initial_compute_flop_per_month
