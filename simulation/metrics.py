@@ -102,8 +102,8 @@ class FrontierHistory:
 
     def append(self, model: EcosystemModel) -> None:
         """Add the current tick's frontiers: best released model among active closed / open labs."""
-        closed = [lab for lab in model.lab_list if lab.active and not lab.is_open]
-        open_ = [lab for lab in model.lab_list if lab.active and lab.is_open]
+        closed = [lab for lab in model.offerings if lab.active and not lab.is_open]
+        open_ = [lab for lab in model.offerings if lab.active and lab.is_open]  # incl. left-behind weights
         best = lambda labs, attr, prev: max((getattr(lab, attr) for lab in labs), default=prev)  # noqa: E731
         prev = lambda series: series[-1] if series else -np.inf  # noqa: E731
         self._add(
@@ -199,10 +199,10 @@ def market_shares(
 
 def compute(model: EcosystemModel) -> dict[str, Any]:
     """All model-level metrics for the current tick, as one flat dict of numbers (plus the date)."""
-    labs = model.lab_list
-    is_open = np.array([lab.is_open for lab in labs])
-    lab_bloc = np.array([model.bloc_index[lab.bloc] for lab in labs])
-    price = np.array([lab.price_usd_per_mtok() for lab in labs])
+    offerings = model.offerings  # the market's columns: labs, then open weights left by closed labs
+    is_open = np.array([x.is_open for x in offerings])
+    lab_bloc = np.array([model.bloc_index[x.bloc] for x in offerings])
+    price = np.array([x.price_usd_per_mtok() for x in offerings])
     row: dict[str, Any] = {"tick": model.tick, "date": model.date}
     row.update(model.history.gaps())
     row.update(
@@ -217,7 +217,8 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
             model.bloc_names,
         )
     )
-    active = model.lab_active_mask()
+    n_labs = len(model.lab_list)  # labs alive: labs only
+    active, is_open, lab_bloc = model.lab_active_mask(), is_open[:n_labs], lab_bloc[:n_labs]
     for b, name in enumerate(model.bloc_names):
         row[f"labs_alive_{name}"] = int(np.sum(active & (lab_bloc == b)))
     row["labs_alive_open"] = int(np.sum(active & is_open))
@@ -229,6 +230,7 @@ def lab_reporters(segment_names: list[str]) -> dict[str, Any]:
     """DataCollector agent reporters: the per-lab time series (units in the names)."""
     reporters: dict[str, Any] = {
         "lab": "name",
+        "kind": "kind",  # "lab", or "open_weights" left on the market by a lab that turned closed
         "bloc": "bloc",
         "open": "is_open",
         "alive": "active",

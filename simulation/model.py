@@ -16,7 +16,7 @@ import mesa
 import numpy as np
 
 from . import metrics
-from .agents import AdopterPopulation, Lab, Market
+from .agents import AdopterPopulation, Lab, Market, OpenWeights
 from .config import Scenario, load_scenario, months_between, with_changes
 
 # Purposes of the per-tick random streams (common random numbers across scenarios).
@@ -69,7 +69,14 @@ class EcosystemModel(mesa.Model):
             Lab(self, name, i)
         self.labs = self.agents_by_type[Lab]
         self.lab_list: list[Lab] = sorted(self.labs, key=lambda lab: lab.index)
-        self.population = AdopterPopulation(self.params, len(self.lab_list), self.stream(STREAM_POPULATION))
+        # what adopters choose from: the labs, then the open weights of labs that may turn closed (F9)
+        closing = self._may_turn_closed()
+        self.open_weights = [
+            OpenWeights(self, lab, len(self.lab_list) + k)
+            for k, lab in enumerate(lab for lab in self.lab_list if lab.name in closing)
+        ]
+        self.offerings: list[Lab | OpenWeights] = [*self.lab_list, *self.open_weights]
+        self.population = AdopterPopulation(self.params, len(self.offerings), self.stream(STREAM_POPULATION))
         self.history = metrics.FrontierHistory.from_prehistory(self.params)
         self.frontier_benchmark_eci = 0.0  # set by record() from the labs active at each tick
         self.users, self.usage = self.population.tally()
@@ -85,6 +92,7 @@ class EcosystemModel(mesa.Model):
         self.labs.do("buy_compute")  # F2, F15
         self.train_labs()  # F2, F5, F6, F16
         self.labs.do("release")  # F1, F3, F9
+        self.release_open_weights()  # F9
         self.market_step()  # F4, F8, F12-F14, F17
         self.record()
 
@@ -121,12 +129,33 @@ class EcosystemModel(mesa.Model):
                     if f"labs.{lab.name}.release_policy" in changes:
                         lab.is_open = lab.cfg.release_policy == "open"
 
-    # -- labs ------------------------------------------------------------------------------------------
-    def lab_vector(self, attr: str) -> np.ndarray:
-        return np.array([getattr(lab, attr) for lab in self.lab_list], dtype=float)
+    def _may_turn_closed(self) -> set[str]:
+        """Labs open at some point of the run that some point of it makes closed: a ban on their bloc
+        while their response is ``close``, or a closed ``release_policy`` (from the scenario's events)."""
+        states = [self.params]
+        for tick in sorted(t for t in self._events if t > 0):
+            for changes in self._events[tick]:
+                states.append(with_changes(states[-1], changes))
 
-    def lab_active_mask(self) -> np.ndarray:
-        return np.array([lab.active for lab in self.lab_list], dtype=bool)
+        def closes(state: Scenario, name: str) -> bool:
+            lab, ban = state.labs[name], state.policy.ban
+            binds = ban.active and ban.jurisdiction == lab.bloc and lab.ban_response == "close"
+            return lab.release_policy == "closed" or binds
+
+        return {
+            name
+            for name in self.lab_names
+            if any(s.labs[name].release_policy == "open" for s in states)
+            and any(closes(s, name) for s in states)
+        }
+
+    # -- labs ------------------------------------------------------------------------------------------
+    def lab_vector(self, attr: str, entries: list[Any] | None = None) -> np.ndarray:
+        """``attr`` of each lab (or of each of ``entries``, e.g. ``self.offerings``) as floats."""
+        return np.array([getattr(x, attr) for x in (self.lab_list if entries is None else entries)], float)
+
+    def lab_active_mask(self, entries: list[Any] | None = None) -> np.ndarray:
+        return np.array([x.active for x in (self.lab_list if entries is None else entries)], dtype=bool)
 
     def compute_price_usd_per_flop_month(self, bloc: str) -> float:
         """World price, falling with hardware progress, times the bloc's export-control multiplier (F15)."""
@@ -147,34 +176,42 @@ class EcosystemModel(mesa.Model):
         teacher = max(closed_active) if closed_active else -np.inf
         self.labs.do("train", know_how, is_open, blocs, self.lab_active_mask(), teacher)
 
+    def release_open_weights(self) -> None:
+        """A lab that turned closed this tick leaves its last open release on the market; its adopters
+        keep running those weights (F9)."""
+        for weights in self.open_weights:
+            if weights.due():
+                weights.take_over()
+                self.population.hand_over(weights.source.index, weights.index)
+
     # -- adopters -------------------------------------------------------------------------------------
     def market(self) -> Market:
-        """What adopters see this tick."""
+        """What adopters see this tick: one column per offering (labs, then released open weights)."""
         p = self.params
-        labs = self.lab_list
+        labs = self.offerings
         is_open = np.array([lab.is_open for lab in labs])
         affinity = np.array(
-            [[lab.cfg.segment_affinity.get(s, 0.0) for lab in labs] for s in self.segment_names]
+            [[lab.segment_affinity.get(s, 0.0) for lab in labs] for s in self.segment_names]
         ).reshape(len(self.segment_names), len(labs))
         return Market(
-            available=self.lab_active_mask(),
+            available=self.lab_active_mask(labs),
             is_open=is_open,
-            true_eci=self.lab_vector("capability_true_eci"),
-            benchmark_eci=self.lab_vector("capability_benchmark_eci"),
+            true_eci=self.lab_vector("capability_true_eci", labs),
+            benchmark_eci=self.lab_vector("capability_benchmark_eci", labs),
             log_price=np.log([lab.price_usd_per_mtok() for lab in labs]),
             bloc=np.array([self.bloc_index[lab.bloc] for lab in labs]),
             recent=np.array([self.tick - lab.new_model_tick < p.world.recency_months for lab in labs]),
             affinity=affinity,
             trust_weight=np.where(is_open, p.world.open_trust_weight, 1.0),
-            legal_true_eci=self.lab_vector("legal_true_eci"),
-            legal_benchmark_eci=self.lab_vector("legal_benchmark_eci"),
+            legal_true_eci=self.lab_vector("legal_true_eci", labs),
+            legal_benchmark_eci=self.lab_vector("legal_benchmark_eci", labs),
             ban_region=self.region_names.index(p.policy.ban.jurisdiction)
             if p.policy.ban.active and p.policy.ban.jurisdiction in self.region_names
             else -1,
         )
 
     def market_step(self, tick: int | None = None) -> None:
-        """Adopters reconsider and choose; labs learn their users, usage and demanding share."""
+        """Adopters reconsider and choose; labs (and weights) learn their users, usage and demanding share."""
         tick = self.tick if tick is None else tick
         self.population.choose(
             self.market(),
@@ -190,7 +227,7 @@ class EcosystemModel(mesa.Model):
         demanding = self.population.demanding
         demanding_usage = usage[demanding, :, :-1].sum(axis=(0, 1))
         total_demanding = demanding_usage.sum()
-        for lab in self.lab_list:
+        for lab in self.offerings:
             j = lab.index
             lab.users = int(users[:, :, j].sum())
             lab.usage_mtok = float(usage[:, :, j].sum())
@@ -205,6 +242,17 @@ class EcosystemModel(mesa.Model):
         tick 0 starts from sticky, popularity-shaped adoption rather than from nobody using anything."""
         for k in range(self.params.adopters.burn_in_months, 0, -1):
             self.market_step(tick=-k)
+
+    def dispose(self) -> None:
+        """Free the agents, adopters and collected data once the results are read; the model is empty after.
+
+        Mesa before 3.4 keeps a reference to every model ever built (``Agent``'s id counters, mesa#3179),
+        so a process that runs many models (a sweep worker, the dashboard) would otherwise grow by about
+        2 MB a run at 10,000 adopters (about 11 KB after this)."""
+        self.remove_all_agents()
+        self.lab_list, self.open_weights, self.offerings = [], [], []
+        self.population = self.datacollector = self.history = self.current = None  # type: ignore[assignment]
+        self.users = self.usage = self.finance_draws = self.params = self._events = None  # type: ignore[assignment]
 
     # -- metrics ------------------------------------------------------------------------------------------
     def record(self) -> None:

@@ -584,6 +584,69 @@ def test_ban_with_stop_open_releases_keeps_the_current_model(make_model) -> None
         assert lab.is_open and lab.active
 
 
+NO_RECONSIDERING = {
+    "adopters.segments.general.reconsider_rate_per_month": 0.0,
+    "adopters.segments.local.reconsider_rate_per_month": 0.0,
+}
+CLOSES_AT_TICK_1 = BAN | {"policy.ban.threshold_flop": 1e25, "labs.open_us.ban_response": "close"}
+
+
+def test_a_lab_that_turns_closed_leaves_its_open_weights_and_its_adopters_keep_them(make_model) -> None:
+    model = make_model(CLOSES_AT_TICK_1 | NO_RECONSIDERING | {"world.training_lag_months": 0})
+    lab = lab_by_name(model, "open_us")
+    weights = model.offerings[3]
+    assert [x.name for x in model.offerings] == ["closed_us", "open_us", "open_cn", "open_us_open_weights"]
+    assert weights.kind == "open_weights" and not weights.active and weights.users == 0
+    released0 = lab.capability_true_eci
+    holders = model.population.choice == lab.index
+    popularity0 = model.population.popularity[:, lab.index].copy()
+    assert holders.sum() > 10
+    model.step()  # tick 1: the ban binds, the lab turns closed and releases its new (closed) model
+    assert not lab.is_open
+    assert lab.capability_true_eci > released0  # its first closed release
+    assert weights.active and weights.is_open
+    assert weights.capability_true_eci == released0  # the last open release, frozen
+    assert weights.capability_benchmark_eci == released0 + 1.0  # the lab's benchmark focus
+    assert weights.price_usd_per_mtok() == pytest.approx(0.6)  # served at inference cost
+    # nobody reconsiders: every holder runs the released weights, nobody the closed model
+    np.testing.assert_array_equal(model.population.choice == weights.index, holders)
+    assert lab.users == 0 and weights.users == holders.sum()
+    assert weights.usage_mtok == pytest.approx(model.population.usage_mtok[holders].sum())
+    np.testing.assert_allclose(model.population.popularity[:, weights.index] > 0, popularity0 > 0)
+    assert model.current["labs_alive_open"] == 1 and model.current["labs_alive_closed"] == 2
+    for _ in range(6):
+        model.step()
+        assert weights.capability_true_eci == released0 and weights.revenue_usd == 0.0
+    assert weights.users == holders.sum()  # still nobody reconsiders
+    assert model.history.open_true[-1] >= released0  # the weights count on the open frontier
+
+
+def test_open_weights_only_for_labs_a_scenario_can_close(make_model, make_scenario) -> None:
+    assert len(make_model().offerings) == 3
+    not_in_force = {"policy.ban.threshold_flop": 1e25, "labs.open_us.ban_response": "close"}
+    assert len(make_model(not_in_force).offerings) == 3
+    closed_by_event = make_scenario(
+        {"events": [{"at": "2025-04", "set": {"labs.open_cn.release_policy": "closed"}}]}
+    )
+    model = EcosystemModel(closed_by_event, seed=3)
+    weights = model.offerings[3]
+    assert weights.name == "open_cn_open_weights"
+    released = []
+    for _ in range(4):
+        model.step()
+        released.append(weights.active)
+    assert released == [False, False, True, True]  # from the event's month (tick 3) on
+
+
+def test_hand_over_moves_adopters_and_popularity(make_model) -> None:
+    pop = make_model(CLOSES_AT_TICK_1).population
+    pop.choice[:] = [1, 0, 2, 1, -1, 3] * 50
+    pop.popularity[:] = [[0.5, 0.3, 0.2, 0.0], [0.1, 0.6, 0.3, 0.0]]
+    pop.hand_over(1, 3)
+    np.testing.assert_array_equal(pop.choice[:6], [3, 0, 2, 3, -1, 3])
+    np.testing.assert_allclose(pop.popularity, [[0.5, 0.0, 0.2, 0.3], [0.1, 0.0, 0.3, 0.6]])
+
+
 def test_ban_lets_foreign_releases_out_but_keeps_complying_adopters_on_the_legal_one(make_model) -> None:
     model = make_model(
         BAN | {"policy.ban.threshold_flop": 1e24, "labs.open_us.ban_response": "train_below_threshold"}
@@ -764,8 +827,7 @@ def test_event_on_one_lab_does_not_touch_a_lab_whose_name_is_a_suffix() -> None:
     for _ in range(2):
         model.step()
     assert not ai.is_open
-    usage_before = ai.usage_mtok
-    assert usage_before > 0
+    usage_before = ai.usage_mtok = 1234.0  # its former users kept its open weights: give it some
     model.step()  # tick 3: the events apply
     assert ai.revenue_usd == pytest.approx(usage_before * ai.cfg.price_usd_per_mtok)
     assert not ai.is_open

@@ -64,7 +64,8 @@ def six_lab_model(**changes) -> EcosystemModel:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_local_adopters_never_hold_a_closed_model(make_model, seed: int) -> None:
-    # open_us turns closed at tick 1 (ban with response "close"): its local adopters must leave it
+    # open_us turns closed at tick 1 (ban with response "close"): its local adopters must leave it; they
+    # keep its released weights (column 3) or move to another open model
     model = make_model(
         {
             "policy.ban.active": True,
@@ -77,14 +78,19 @@ def test_local_adopters_never_hold_a_closed_model(make_model, seed: int) -> None
     local = pop.segment == model.segment_names.index("local")
     open_us = lab_by_name(model, "open_us")
     assert np.any(pop.choice[local] == open_us.index)  # before the ban bites, some local adopters use it
+    on_open_us = local & (pop.choice == open_us.index)
     for _ in range(6):
         model.step()
-        open_labs = [lab.index for lab in model.lab_list if lab.is_open]
-        assert np.all(np.isin(pop.choice[local], open_labs)), model.tick
-        for lab in model.lab_list:
+        if model.tick == 1:
+            # they keep the weights they hold; only those who reconsider this month may move
+            assert np.mean(pop.choice[on_open_us] == 3) > 0.8
+        open_offerings = [x.index for x in model.offerings if x.is_open]
+        assert np.all(np.isin(pop.choice[local], open_offerings)), model.tick
+        for lab in model.offerings:
             if not lab.is_open:
                 assert lab.users_by_segment[model.segment_names.index("local")] == 0
     assert not open_us.is_open
+    assert model.offerings[3].name == "open_us_open_weights" and model.offerings[3].is_open
 
 
 # -- stickiness and switching costs (F4, F14) -------------------------------------------------------------------
@@ -272,7 +278,7 @@ def test_tally_counts_every_adopter_once(make_model) -> None:
     for j in range(3):
         assert users[..., j].sum() == np.sum(pop.choice == j)
         assert usage[..., j].sum() == pytest.approx(pop.usage_mtok[pop.choice == j].sum())
-    for lab in model.lab_list:  # what the labs were told at the last market step
+    for lab in model.offerings:  # what the labs were told at the last market step
         assert lab.users == int(model.users[..., lab.index].sum())
 
 
@@ -282,7 +288,7 @@ def test_tally_sums_to_n_every_tick(make_model) -> None:
         model.step()
         users, _ = model.population.tally()
         assert users.sum() == 300
-        assert sum(lab.users for lab in model.lab_list) + users[..., -1].sum() == 300
+        assert sum(lab.users for lab in model.offerings) + users[..., -1].sum() == 300
 
 
 # -- start-up and events on adopters --------------------------------------------------------------------------
@@ -291,7 +297,7 @@ def test_tally_sums_to_n_every_tick(make_model) -> None:
 def test_model_without_burn_in_starts_with_nobody_using_a_model(make_model) -> None:
     model = make_model({"adopters.burn_in_months": 0})
     assert np.all(model.population.choice == NONE)
-    assert all(lab.users == 0 for lab in model.lab_list)
+    assert all(lab.users == 0 for lab in model.offerings)
     assert model.current["open_share_usage"] == 0.0
     model.step()
     assert np.all(model.population.choice != NONE)  # nobody without a model stays without one

@@ -93,16 +93,25 @@ def test_invariants_every_tick(small_scenario: Scenario, seed: int, changes: dic
         assert row["open_share_usage"] == pytest.approx(open_share)
         assert row["total_usage_mtok"] == pytest.approx(total)
         assert rows["users"].sum() <= 150
-        # alive counts agree with the lab rows
-        assert row["labs_alive_open"] == int((rows["alive"] & rows["open"]).sum())
-        assert row["labs_alive_closed"] == int((rows["alive"] & ~rows["open"].astype(bool)).sum())
-        # dead labs have no users
+        # alive counts agree with the lab rows (labs only, not the open weights closed labs leave)
+        lab_rows = rows[rows["kind"] == "lab"]
+        assert row["labs_alive_open"] == int((lab_rows["alive"] & lab_rows["open"]).sum())
+        assert row["labs_alive_closed"] == int((lab_rows["alive"] & ~lab_rows["open"].astype(bool)).sum())
+        # dead labs and weights not out yet have no users
         assert (rows.loc[~rows["alive"].astype(bool), "users"] == 0).all()
         # released benchmark = true capability + the lab's benchmark focus
-        for lab_name, true, bench in rows[
+        for lab_name, true, bench in lab_rows[
             ["lab", "capability_true_eci", "capability_benchmark_eci"]
         ].itertuples(index=False):
             assert bench == pytest.approx(true + scenario.labs[lab_name].benchmark_focus_eci)
+    # open weights left by a lab that turned closed: open, frozen from the tick they are out, and only
+    # for a lab that did turn closed
+    for weights in model.open_weights:
+        rows = labs[labs["lab"] == weights.name].sort_values("Step")
+        assert rows["open"].all()
+        out = rows[rows["alive"].astype(bool)]
+        assert out["capability_true_eci"].nunique() <= 1 and out["capability_benchmark_eci"].nunique() <= 1
+        assert weights.active == (not weights.source.is_open)
 
     # what the DataCollector recorded for the last tick is the labs' state
     last = labs[labs["Step"] == TICKS].set_index("lab")

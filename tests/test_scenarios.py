@@ -77,6 +77,13 @@ def test_ban_leaks() -> None:  # F9
     assert us_origin_fall > 0.02
     assert foreign_rise > 0
     assert total_fall < us_origin_fall  # leakage: part of the US-origin loss stays open, with foreign labs
+    # Meta turns closed but cannot recall its released weights: in the ban's first month its users keep
+    # them, so open usage in the US hardly moves; the loss comes as they reconsider, months later
+    first_month = ban.loc[start, "open_share_usage_region_us"] - base.loc[start, "open_share_usage_region_us"]
+    assert abs(first_month) < 0.01
+    weights = results("ban").labs.query("lab == 'meta_open_weights'").groupby("tick")["users"].median()
+    assert weights.loc[: start - 1].max() == 0 and weights.loc[start] > 0
+    assert weights.iloc[-1] < weights.loc[start]  # left as users reconsider
 
 
 def test_funding_squeeze_shortens_runways_at_once_and_bends_capability_months_later() -> None:  # F7

@@ -1,6 +1,8 @@
-"""Agents: labs (Mesa agents) and the adopter population (numpy arrays)."""
+"""Agents: labs and the open weights they leave behind (Mesa agents), and the adopter population (numpy
+arrays)."""
 
 from .lab import Lab
 from .population import AdopterPopulation, Market
+from .weights import OpenWeights
 
-__all__ = ["AdopterPopulation", "Lab", "Market"]
+__all__ = ["AdopterPopulation", "Lab", "Market", "OpenWeights"]

@@ -7,6 +7,7 @@ State lives on the agent; parameters are read each tick from ``model.params.labs
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import mesa
@@ -20,10 +21,22 @@ if TYPE_CHECKING:
 RUNWAY_CAP_MONTHS = 240.0  # runway reported for labs that are not burning cash
 
 
+@dataclass(frozen=True)
+class Release:
+    """A released model as adopters see it: capabilities in ECI points, and the tick it came out."""
+
+    true_eci: float
+    benchmark_eci: float
+    legal_true_eci: float  # under an open-weight ban: the newest version complying adopters may use
+    legal_benchmark_eci: float
+    tick: int
+
+
 class Lab(mesa.Agent):
     """One lab. Capability in ECI points; money in USD; compute in FLOP per month of capacity."""
 
     model: EcosystemModel
+    kind = "lab"
 
     def __init__(self, model: EcosystemModel, name: str, index: int):
         super().__init__(model)
@@ -66,6 +79,8 @@ class Lab(mesa.Agent):
         self.released_training_flop = self.training_flop
         self.last_release_tick = -(cfg.release_cadence_months - cfg.release_offset_months)
         self.new_model_tick = self.last_release_tick  # last release that improved on the one before
+        # what stays downloadable if the lab turns closed (OpenWeights)
+        self.last_open_release = self.current_release() if self.is_open else None
         # -- market (filled by the adopter population)
         self.users = 0
         self.usage_mtok = 0.0
@@ -89,6 +104,11 @@ class Lab(mesa.Agent):
     def active(self) -> bool:
         """Entered and not exited."""
         return self.entered and self.alive
+
+    @property
+    def segment_affinity(self) -> dict[str, float]:
+        """Extra utility by segment name (F12)."""
+        return self.cfg.segment_affinity
 
     def price_usd_per_mtok(self) -> float:
         """What adopters pay per million tokens: open weights at inference cost (F14)."""
@@ -300,6 +320,17 @@ class Lab(mesa.Agent):
         if not (self.is_open and ban.active and self.released_training_flop > ban.threshold_flop):
             self.legal_true_eci = self.capability_true_eci  # the newest model a ban lets in (F9)
         self.legal_benchmark_eci = self.legal_true_eci + cfg.benchmark_focus_eci
+        if self.is_open:
+            self.last_open_release = self.current_release()
+
+    def current_release(self) -> Release:
+        return Release(
+            self.capability_true_eci,
+            self.capability_benchmark_eci,
+            self.legal_true_eci,
+            self.legal_benchmark_eci,
+            self.new_model_tick,
+        )
 
     def banned_here(self) -> bool:
         ban = self.model.params.policy.ban

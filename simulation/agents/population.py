@@ -199,6 +199,13 @@ class AdopterPopulation:
         u += market.affinity[seg]
         return u
 
+    def hand_over(self, source: int, to: int) -> None:
+        """Adopters of column ``source`` move to column ``to`` (a closed lab's users keep its released
+        open weights, F9), with its popularity."""
+        self.choice[self.choice == source] = to
+        self.popularity[:, to] += self.popularity[:, source]
+        self.popularity[:, source] = 0.0
+
     # -- aggregates --------------------------------------------------------------------------------------
     def tally(self) -> tuple[np.ndarray, np.ndarray]:
         """(users, usage) arrays of shape (S, R, L+1): last lab column counts adopters without a model."""

@@ -31,7 +31,9 @@ def baseline_series(seed: int, n_adopters: int) -> pd.DataFrame:
     model = EcosystemModel(scenario)
     for _ in range(scenario.months - 1):
         model.step()
-    return model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    model.dispose()
+    return series
 
 
 class WhatIf:
@@ -56,6 +58,7 @@ class WhatIf:
             model = EcosystemModel(scenario)
             for _ in range(min(self.tick, scenario.months - 1)):
                 model.step()
+            self.model.dispose()  # a workshop tries many what-ifs: memory stays flat
             self.levers, self.scenario, self.model = levers, scenario, model
 
     def step(self, months: int = 1) -> bool:
@@ -71,6 +74,7 @@ class WhatIf:
 
     def reset(self) -> None:
         with self._lock:
+            self.model.dispose()
             self.model = EcosystemModel(self.scenario)
 
     @property

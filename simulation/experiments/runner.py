@@ -98,6 +98,7 @@ def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict
     labs_df["tick"] = labs_df["tick"].astype(int)  # Mesa 3.5 may hand steps back as floats
     labs_df.insert(0, "replicate", spec.replicate)
     labs_df.insert(2, "date", labs_df["tick"].map(scenario.date_of))
+    model.dispose()  # memory stays flat however many runs a process makes
     return model_df, labs_df, {"replicate": spec.replicate, "model_seed": seed, **drawn}
 
 
