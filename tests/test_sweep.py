@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import Executor, Future
 from pathlib import Path
 
 import pandas as pd
@@ -18,6 +19,10 @@ from pandas.testing import assert_frame_equal
 from simulation.sweep import SweepError, SweepResult, load_sweep, sweep
 from simulation.sweep import task as task_module
 from simulation.sweep.cli import main
+from simulation.sweep.executors import run_all
+from simulation.sweep.plan import make_plan
+from simulation.sweep.spec import SweepSpec
+from simulation.sweep.task import RunOutput
 
 # 4 * (2 + 2) Sobol' samples x 2 replicates = 32 runs of 12 months with 300 adopters.
 SPEC = {
@@ -143,6 +148,45 @@ def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeyp
     assert runs.loc[runs["status"] == "ok", "gap_months_true_mean"].notna().all()
     assert sorted(res.series["run"].unique()) == [0, 2, 3, 5]
     assert res.manifest["runs_failed"] == 2
+
+
+class LosesAWorker(Executor):
+    """Runs each submitted task at once, except that a task holding run ``lost`` fails as a task on a lost
+    cluster worker would."""
+
+    def __init__(self, lost: int):
+        self.lost = lost
+        self.batches: list[list[int]] = []
+
+    def submit(self, fn, batch):  # type: ignore[override]
+        self.batches.append([task.run for task in batch])
+        fut: Future = Future()
+        if any(task.run == self.lost for task in batch):
+            fut.set_exception(OSError("worker lost"))
+        else:
+            fut.set_result(fn(batch))
+        return fut
+
+
+def test_runs_go_out_in_batches_and_a_lost_batch_is_recorded_run_by_run() -> None:
+    spec = SweepSpec(
+        base="tiny",
+        parameters={"world.eci_per_decade_compute": [4.0, 8.0]},
+        sampler="grid",
+        n=2,
+        replicates=3,
+        outcomes=["gap_months_true_mean"],
+        months=4,
+    )
+    plan = make_plan(spec)
+    outputs: list[RunOutput] = []
+    pool = LosesAWorker(lost=3)
+    run_all(plan.tasks(), pool, slots=1, on_output=outputs.append, runs_per_task=4)
+    assert pool.batches == [[0, 1, 2, 3], [4, 5]]
+    rows = sorted((o.row for o in outputs), key=lambda row: row["run"])
+    assert [row["status"] for row in rows] == ["error"] * 4 + ["ok"] * 2
+    assert {row["error"] for row in rows[:4]} == {"OSError: worker lost"}
+    assert all(o.series is None for o in outputs if o.row["status"] == "error")
 
 
 def test_common_seeds_share_random_numbers_across_samples(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Scenario
-from .executors import ExecutorKind, check_executor, open_executor, run_all
+from .executors import RUNS_PER_TASK, ExecutorKind, check_executor, open_executor, run_all
 from .plan import make_plan
 from .spec import SweepError, SweepSpec, parse_spec
 from .storage import MANIFEST, RUNS_FILE, SERIES_FILE, SweepStore, read_table
@@ -179,7 +179,7 @@ def run_sweep(
         t0 = time.perf_counter()
         try:
             with open_executor(executor, workers, scheduler) as (pool, slots):
-                run_all(plan.tasks(done), pool, slots, on_output)
+                run_all(plan.tasks(done), pool, slots, on_output, RUNS_PER_TASK[executor])
         finally:
             bar.close()
         runs, series = store.read_runs(), store.read_series()

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
 from multiprocessing import get_context
 from typing import Any, Literal
 
@@ -28,8 +29,19 @@ ExecutorKind = Literal["local", "dask"]
 WORKER_ENV = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
 # Dask's statistical profiler samples the running task every 10 ms; on a busy 2-core machine this made
 # model runs ~1.7x slower in wall time (the task thread waits for the GIL), so workers we start go without.
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
-IN_FLIGHT_PER_WORKER = 4
+# Its housekeeping timers (event-loop watchdog every 20 ms, memory monitor every 100 ms, system monitor every
+# 500 ms) cost an idle 2-worker LocalCluster 15% of a core (measured: parent 8.1%, each worker 3.3%); at these
+# intervals, 2.5%. Runs take seconds, so nothing needs watching more often.
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+}
+IN_FLIGHT_PER_WORKER = 4  # tasks queued per parallel slot, so no worker waits for the next
+# Runs per Dask task: each task costs the scheduler and the worker a few ms of bookkeeping and a copy of the
+# base scenario; a few runs per task share both. Each run is still stored as its task finishes.
+RUNS_PER_TASK = {"local": 1, "dask": 4}
 
 
 def check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:
@@ -143,26 +155,28 @@ def run_all(
     executor: Executor | None,
     slots: int,
     on_output: Callable[[RunOutput], None],
+    runs_per_task: int = 1,
 ) -> None:
-    """Execute every task; ``on_output`` gets each result as it finishes (in any order)."""
+    """Execute every task, ``runs_per_task`` runs to a submitted task; ``on_output`` gets each run's result
+    as its task finishes (in any order)."""
     if executor is None:
         for task in tasks:
             on_output(execute(task))
         return
     it = iter(tasks)
-    pending: dict[Future, RunTask] = {}
+    pending: dict[Future, list[RunTask]] = {}
 
     def fill() -> None:
-        while len(pending) < slots * IN_FLIGHT_PER_WORKER and (task := next(it, None)) is not None:
-            pending[executor.submit(execute, task)] = task
+        while len(pending) < slots * IN_FLIGHT_PER_WORKER and (batch := list(islice(it, runs_per_task))):
+            pending[executor.submit(execute_batch, batch)] = batch
 
     try:
         fill()
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                task = pending.pop(fut)
-                on_output(_result(fut, task))
+                for output in _results(fut, pending.pop(fut)):
+                    on_output(output)
             fill()
     except BaseException:
         for fut in pending:
@@ -170,14 +184,23 @@ def run_all(
         raise
 
 
-def _result(fut: Future, task: RunTask) -> RunOutput:
-    """A run's output; a failure outside the model (a worker lost on a cluster) is recorded like a model
-    error, but a broken local pool stops the sweep (finished runs are saved; resume to finish)."""
+def execute_batch(tasks: list[RunTask]) -> list[RunOutput]:
+    """Several runs in one task (a model error is recorded in its run's row, never raised)."""
+    return [execute(task) for task in tasks]
+
+
+def _results(fut: Future, tasks: list[RunTask]) -> list[RunOutput]:
+    """The task's run outputs; a failure outside the model (a worker lost on a cluster) is recorded for each
+    of its runs like a model error, but a broken local pool stops the sweep (finished runs are saved;
+    resume to finish)."""
     try:
         return fut.result()
     except BrokenProcessPool:
         raise
     except Exception as exc:  # noqa: BLE001
-        row = base_row(task)
-        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
-        return RunOutput(row, None)
+        outputs = []
+        for task in tasks:
+            row = base_row(task)
+            row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+            outputs.append(RunOutput(row, None))
+        return outputs
