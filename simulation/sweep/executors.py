@@ -80,9 +80,11 @@ def open_executor(
 
 
 @contextlib.contextmanager
-def _dask_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor, int]]:
+def local_cluster(workers: int | None = None) -> Iterator[str]:
+    """Start a Dask LocalCluster of ``workers`` single-thread worker processes (default: one a core) with
+    the settings above, and yield its scheduler address; stopped on exit."""
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import LocalCluster
 
     saved = os.environ.get("MALLOC_TRIM_THRESHOLD_")
     with contextlib.ExitStack() as stack:
@@ -90,19 +92,25 @@ def _dask_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple
         stack.enter_context(
             dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENV), **WORKER_CONFIG})
         )
-        if scheduler:
-            client = stack.enter_context(Client(scheduler))
-        else:
-            cluster = stack.enter_context(
-                LocalCluster(
-                    n_workers=workers or os.cpu_count() or 1,
-                    threads_per_worker=1,
-                    processes=True,
-                    dashboard_address=None,
-                    silence_logs=logging.ERROR,
-                )
+        cluster = stack.enter_context(
+            LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
             )
-            client = stack.enter_context(Client(cluster))
+        )
+        yield cluster.scheduler_address
+
+
+@contextlib.contextmanager
+def _dask_executor(workers: int | None, scheduler: str | None) -> Iterator[tuple[Executor, int]]:
+    from distributed import Client
+
+    with contextlib.ExitStack() as stack:
+        address = scheduler or stack.enter_context(local_cluster(workers))
+        client = stack.enter_context(Client(address))
         client.run(_one_blas_thread)
         _warn_slow_workers(client)
         slots = sum(client.nthreads().values()) or 1
