@@ -638,6 +638,45 @@ def test_open_weights_only_for_labs_a_scenario_can_close(make_model, make_scenar
     assert released == [False, False, True, True]  # from the event's month (tick 3) on
 
 
+def test_weights_of_a_lab_reopened_and_closed_again_are_its_newer_open_release(make_scenario) -> None:
+    events = [
+        {"at": "2025-03", "set": {"labs.open_us.release_policy": "closed"}},  # tick 2
+        {"at": "2025-05", "set": {"labs.open_us.release_policy": "open"}},  # tick 4
+        {"at": "2025-10", "set": {"labs.open_us.release_policy": "closed"}},  # tick 9
+    ]
+    model = EcosystemModel(make_scenario({"events": events, "world.training_lag_months": 0}), seed=3)
+    lab, weights = lab_by_name(model, "open_us"), model.offerings[3]
+    frozen = []
+    for _ in range(10):
+        model.step()
+        frozen.append(weights.capability_true_eci if weights.active else None)
+        if model.tick == 8:
+            newer_open = lab.capability_true_eci  # released open at tick 6 (cadence 5, offset 1)
+    first = frozen[1]
+    assert frozen[:2] == [None, first] and frozen[2:8] == [first] * 6
+    assert newer_open > first and frozen[8] == newer_open == frozen[9]
+
+
+def test_a_lab_closed_from_the_start_leaves_no_weights_until_it_has_released_open(make_scenario) -> None:
+    scenario = make_scenario(
+        {
+            "labs.open_us.release_policy": "closed",
+            "events": [
+                {"at": "2025-03", "set": {"labs.open_us.release_policy": "open"}},  # tick 2
+                {
+                    "at": "2025-05",
+                    "set": {"labs.open_us.release_policy": "closed"},
+                },  # tick 4: before a release
+            ],
+        }
+    )
+    model = EcosystemModel(scenario, seed=3)
+    weights = model.offerings[3]
+    for _ in range(8):
+        model.step()
+        assert not weights.active  # its open spell (ticks 2-3) had no release date
+
+
 def test_hand_over_moves_adopters_and_popularity(make_model) -> None:
     pop = make_model(CLOSES_AT_TICK_1).population
     pop.choice[:] = [1, 0, 2, 1, -1, 3] * 50

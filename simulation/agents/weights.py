@@ -21,7 +21,7 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..model import EcosystemModel
-    from .lab import Lab
+    from .lab import Lab, Release
 
 KIND = "open_weights"
 
@@ -38,6 +38,7 @@ class OpenWeights(mesa.Agent):
         self.name = f"{source.name}_open_weights"
         self.index = index  # column in the adopter arrays, after every lab's
         self.released = False  # on the market (set by ``take_over`` when the source turns closed)
+        self.frozen: Release | None = None  # the source's release these weights are
         self.is_open = True
         self.capability_true_eci = self.capability_benchmark_eci = 0.0
         self.legal_true_eci = self.legal_benchmark_eci = 0.0
@@ -71,13 +72,19 @@ class OpenWeights(mesa.Agent):
         return self.model.params.world.open_inference_price_usd_per_mtok
 
     def due(self) -> bool:
-        """True on the tick its lab has turned closed (and the weights are not out yet)."""
-        return not self.released and self.source.active and not self.source.is_open
+        """True on the tick its lab has turned closed with an open release these weights are not yet (a lab
+        reopened by an event and closed again leaves its newer open release)."""
+        src = self.source
+        release = src.last_open_release
+        return src.active and not src.is_open and release is not None and release is not self.frozen
 
     def take_over(self) -> None:
         """Put the source's last open release on the market, frozen: true and benchmark capability and,
         under a ban, the version complying adopters may use (weights released before a ban stay legal, F9)."""
         release = self.source.last_open_release
+        if release is None:  # never released anything open: nothing to leave behind
+            return
+        self.frozen = release
         self.capability_true_eci = self.internal_capability_eci = release.true_eci
         self.capability_benchmark_eci = release.benchmark_eci
         self.legal_true_eci = release.legal_true_eci
