@@ -329,8 +329,10 @@ def lab_medians(labs: pd.DataFrame, value: str, min_alive_fraction: float = 0.5)
     """Median of ``value`` per (lab, date) over replicates where the lab is alive; NaN where it is alive
     in fewer than ``min_alive_fraction`` of the replicates (not entered yet, or gone)."""
     alive = labs["alive"].astype(bool)
-    frame = labs.assign(_value=labs[value].where(alive), _alive=alive)
-    out = frame.groupby(["lab", "date"], sort=True).agg(median=("_value", "median"), alive=("_alive", "mean"))
+    frame = labs.assign(_value=labs[value].where(alive), _alive=alive, _open=labs["open"].astype(float))
+    out = frame.groupby(["lab", "date"], sort=True).agg(
+        median=("_value", "median"), alive=("_alive", "mean"), open=("_open", "mean")
+    )
     out.loc[out["alive"] < min_alive_fraction, "median"] = np.nan
     out = out.reset_index()
     out["x"] = to_dates(out["date"])
@@ -340,8 +342,9 @@ def lab_medians(labs: pd.DataFrame, value: str, min_alive_fraction: float = 0.5)
 def _lab_lines(
     ax: Axes, run: RunData, value: str, clip: float | None = None
 ) -> tuple[list[Line2D], list[Line2D]]:
-    """One median line per lab: colour by origin bloc, solid closed / dashed open, names at line ends.
-    Returns legend handles for the colours and for the line styles."""
+    """One median line per lab: colour by origin bloc, dashed while open in most replicates and solid while
+    closed (a lab that turns closed changes style), names at line ends. Returns legend handles for the
+    colours and for the line styles."""
     labs = run.labs
     medians = lab_medians(labs, value)
     first = labs.sort_values("tick", kind="stable").groupby("lab", sort=False).first()
@@ -351,7 +354,11 @@ def _lab_lines(
         info = first.loc[lab]
         colour = bloc_colour(str(info["bloc"]))
         y = rows["median"].clip(upper=clip) if clip is not None else rows["median"]
-        ax.plot(rows["x"], y, color=colour, linestyle="--" if bool(info["open"]) else "-", linewidth=2.5)
+        is_open = (rows["open"] >= 0.5).to_numpy()
+        joins = np.r_[False, is_open[1:] != is_open[:-1]]  # the first month of a new state joins the last
+        for state, style in ((True, "--"), (False, "-")):
+            keep = (is_open == state) | joins
+            ax.plot(rows["x"], y.where(keep), color=colour, linestyle=style, linewidth=2.5)
         valid = y.notna()
         if valid.any():
             name = str(lab)

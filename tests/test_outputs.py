@@ -6,6 +6,8 @@ import json
 import re
 from pathlib import Path
 
+import matplotlib.pyplot
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -143,3 +145,28 @@ def test_spread_keeps_labels_apart_inside_limits() -> None:
     ys = plotting.spread([5, 5, 5, 0, 10], gap=2, lo=0, hi=10)
     assert ys.min() >= 0 and ys.max() <= 10
     assert min(abs(a - b) for i, a in enumerate(ys) for b in ys[i + 1 :]) >= 2 - 1e-9
+
+
+def test_a_lab_that_turns_closed_changes_line_style_where_it_closes() -> None:
+    """Dashed while open in most replicates, solid after; the two pieces meet at the first closed month."""
+    from types import SimpleNamespace
+
+    dates = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05"]
+    labs = pd.DataFrame(
+        {
+            "replicate": 0,
+            "tick": range(5),
+            "date": dates,
+            "lab": "meta",
+            "bloc": "us",
+            "open": [True, True, False, False, False],
+            "alive": True,
+            "capability_true_eci": [1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    fig, ax = plotting.new_figure()
+    plotting._lab_lines(ax, SimpleNamespace(labs=labs), "capability_true_eci")
+    drawn = {line.get_linestyle(): np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()}
+    np.testing.assert_array_equal(drawn["--"], [1.0, 2.0, 3.0, np.nan, np.nan])
+    np.testing.assert_array_equal(drawn["-"], [np.nan, np.nan, 3.0, 4.0, 5.0])
+    matplotlib.pyplot.close(fig)
