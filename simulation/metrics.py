@@ -146,43 +146,45 @@ def market_shares(
 ) -> dict[str, float]:
     """Adoption shares from (S, R, L+1) tallies of users and usage (last column: no model).
 
-    Shares are of adopters (or usage) that use some model."""
+    Shares are of adopters (or usage) that use some model. Sums over labs are matrix products with 0/1
+    masks (a few per tick instead of one numpy call per segment, region and bloc)."""
     users, usage = users[:, :, :-1], usage[:, :, :-1]
     lab_usage = usage.sum(axis=(0, 1))
     lab_users = users.sum(axis=(0, 1))
     spend = lab_usage * price
     total_usage, total_users = lab_usage.sum(), lab_users.sum()
+    open_mask = is_open.astype(float)
     out: dict[str, float] = {
-        "open_share_users": share(lab_users[is_open].sum(), total_users),
-        "open_share_usage": share(lab_usage[is_open].sum(), total_usage),
-        "open_share_spend": share(spend[is_open].sum(), spend.sum()),
+        "open_share_users": share(lab_users @ open_mask, total_users),
+        "open_share_usage": share(lab_usage @ open_mask, total_usage),
+        "open_share_spend": share(spend @ open_mask, spend.sum()),
         "total_usage_mtok": float(total_usage),
         "total_spend_usd": float(spend.sum()),
     }
     seg_usage = usage.sum(axis=1)  # (S, L)
+    seg_open, seg_total = seg_usage @ open_mask, seg_usage.sum(axis=1)
     for s, name in enumerate(segment_names):
-        out[f"open_share_usage_{name}"] = share(seg_usage[s, is_open].sum(), seg_usage[s].sum())
+        out[f"open_share_usage_{name}"] = share(seg_open[s], seg_total[s])
     reg_usage = usage.sum(axis=0)  # (R, L)
+    reg_open, reg_total = reg_usage @ open_mask, reg_usage.sum(axis=1)
     for r, name in enumerate(region_names):
-        out[f"open_share_usage_region_{name}"] = share(reg_usage[r, is_open].sum(), reg_usage[r].sum())
-    open_usage = lab_usage[is_open].sum()
+        out[f"open_share_usage_region_{name}"] = share(reg_open[r], reg_total[r])
+    of_bloc = (lab_bloc[:, None] == np.arange(len(bloc_names))[None, :]).astype(float)  # (L, B)
+    open_of_bloc = of_bloc * open_mask[:, None]
+    bloc_usage, bloc_open = lab_usage @ of_bloc, lab_usage @ open_of_bloc  # (B,)
+    reg_bloc_open = reg_usage @ open_of_bloc  # (R, B)
+    open_usage = lab_usage @ open_mask
     for b, name in enumerate(bloc_names):
-        of_bloc = lab_bloc == b
-        out[f"usage_share_origin_{name}"] = share(lab_usage[of_bloc].sum(), total_usage)
-        out[f"open_usage_share_origin_{name}"] = share(lab_usage[of_bloc & is_open].sum(), open_usage)
+        out[f"usage_share_origin_{name}"] = share(bloc_usage[b], total_usage)
+        out[f"open_usage_share_origin_{name}"] = share(bloc_open[b], open_usage)
         for r, region in enumerate(region_names):
-            out[f"region_{region}_open_share_from_{name}"] = share(
-                reg_usage[r, of_bloc & is_open].sum(), reg_usage[r].sum()
-            )
+            out[f"region_{region}_open_share_from_{name}"] = share(reg_bloc_open[r, b], reg_total[r])
     for r, region in enumerate(region_names):
         if region in bloc_names:  # a region that is also a bloc: home-grown vs foreign open models (F9, F10)
-            home = lab_bloc == bloc_names.index(region)
-            out[f"region_{region}_open_share_domestic"] = share(
-                reg_usage[r, home & is_open].sum(), reg_usage[r].sum()
-            )
-            out[f"region_{region}_open_share_foreign"] = share(
-                reg_usage[r, ~home & is_open].sum(), reg_usage[r].sum()
-            )
+            home = bloc_names.index(region)
+            foreign = reg_usage[r] @ (open_mask * (lab_bloc != home))
+            out[f"region_{region}_open_share_domestic"] = share(reg_bloc_open[r, home], reg_total[r])
+            out[f"region_{region}_open_share_foreign"] = share(foreign, reg_total[r])
     open_lab_usage = lab_usage[is_open]
     out["top_open_share_of_open_usage"] = (
         share(open_lab_usage.max(), open_usage) if open_lab_usage.size else 0.0
