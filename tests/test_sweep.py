@@ -21,7 +21,7 @@ from simulation.sweep import task as task_module
 from simulation.sweep.cli import main
 from simulation.sweep.executors import run_all
 from simulation.sweep.plan import make_plan
-from simulation.sweep.spec import SweepSpec
+from simulation.sweep.spec import SweepSpec, load_spec
 from simulation.sweep.task import RunOutput
 
 # 4 * (2 + 2) Sobol' samples x 2 replicates = 32 runs of 12 months with 300 adopters.
@@ -104,6 +104,7 @@ def test_an_existing_sweep_folder_is_never_overwritten(reference: SweepResult) -
         ({"sampler": "sobl"}, "sampler", "'grid', 'lhs', 'sobol' or 'morris'"),
         ({"n": 6}, "n", "power of 2"),
         ({"n": 0}, "n", "greater than or equal to 1"),
+        ({"n": None}, "n", "sampler 'sobol' needs n (the number of samples)"),
         (
             {"parameters": {"world.training_lag_months": (0, 13)}},
             "parameters.world.training_lag_months",
@@ -119,6 +120,17 @@ def test_a_bad_sweep_fails_before_any_run(tmp_path: Path, change: dict, where: s
         sweep(**{**SPEC, **change}, out=out)
     assert info.value.key_path.startswith(where) and message in str(info.value)
     assert not out.exists()
+
+
+SHIPPED_SPECS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SHIPPED_SPECS, ids=lambda p: p.stem)
+def test_shipped_sweep_specs_are_valid_and_say_what_they_cost(path: Path) -> None:
+    plan = make_plan(load_spec(path), file=path)
+    first = path.read_text().splitlines()[0]
+    assert first.startswith("# ") and plan.total > 0
+    assert f"{plan.total} runs" in path.read_text(), f"{path.name}: state the number of runs ({plan.total})"
 
 
 def test_a_failing_run_is_recorded_and_the_sweep_goes_on(tmp_path: Path, monkeypatch) -> None:

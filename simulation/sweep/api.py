@@ -79,7 +79,7 @@ def sweep(
     parameters: Mapping[str, Any] | None = None,
     *,
     sampler: str = "sobol",
-    n: int,
+    n: int | None = None,
     replicates: int = 1,
     outcomes: Sequence[str] | None = None,
     executor: ExecutorKind = "local",

@@ -58,7 +58,7 @@ def coerce(value: Any, kind: Kind) -> Any:
     return None if value is None else str(value)
 
 
-def grid_axis(p: ParamSpec, n: int, kind: Kind) -> list[Any]:
+def grid_axis(p: ParamSpec, n: int | None, kind: Kind) -> list[Any]:
     """A grid's points for one parameter: its values, or ``n`` even (or log-even) points of its range."""
     if p.values is not None:
         raw: list[Any] = list(p.values)

@@ -78,10 +78,12 @@ class SweepSpec(BaseModel):
     overrides: dict[str, Any] = Field(default_factory=dict, description="Fixed changes to the base.")
     parameters: dict[str, ParamSpec] = Field(min_length=1, description="Dotted path -> range or values.")
     sampler: Sampler = "sobol"
-    n: int = Field(
+    n: int | None = Field(
+        default=None,
         ge=1,
-        description="grid: points per ranged parameter; lhs: samples; sobol: base samples (a power of 2; "
-        "n*(D+2) samples for D parameters); morris: trajectories (n*(D+1) samples).",
+        description="grid: points per ranged parameter (not needed when every parameter lists its values); "
+        "lhs: samples; sobol: base samples (a power of 2; n*(D+2) samples for D parameters); morris: "
+        "trajectories (n*(D+1) samples).",
     )
     replicates: int = Field(default=1, ge=1, le=10_000, description="Runs per sample.")
     outcomes: list[str] | None = Field(
@@ -118,6 +120,11 @@ def check_sampler(spec: SweepSpec, file: str | Path | None = None) -> None:
             "(use sampler: grid)",
         )
     least = 1 if spec.sampler == "grid" and not ranged else 2
+    if spec.n is None:
+        if spec.sampler == "grid" and not ranged:
+            return  # every axis lists its values
+        what = "points per ranged parameter" if spec.sampler == "grid" else "the number of samples"
+        raise SweepError(file, "n", f"sampler {spec.sampler!r} needs n ({what})")
     if spec.n < least:
         raise SweepError(file, "n", f"sampler {spec.sampler!r} needs n of at least {least}, got {spec.n}")
     if spec.sampler == "sobol" and spec.n & (spec.n - 1):
