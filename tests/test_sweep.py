@@ -122,6 +122,42 @@ def test_a_bad_sweep_fails_before_any_run(tmp_path: Path, change: dict, where: s
     assert not out.exists()
 
 
+def test_events_are_swept_by_their_own_paths(tmp_path: Path) -> None:
+    """The ban's start month and whether its event switches it on: 2 x 2 cells of the ban scenario."""
+    res = sweep(
+        "ban",
+        {"events.0.at": ["2025-03", "2025-09"], "events.0.set.policy.ban.active": [False, True]},
+        sampler="grid",
+        outcomes=["region_us_open_share_domestic", "region_us_open_share_domestic_end"],
+        months=13,  # the shipped event (2026-01, tick 12) must be inside the horizon to be moved
+        n_adopters=400,
+        common_seeds=True,
+        workers=1,
+        out=tmp_path / "sweep",
+        progress=False,
+    )
+    runs = res.runs.set_index(["events.0.at", "events.0.set.policy.ban.active"])
+    end = runs["region_us_open_share_domestic_end"]
+    assert end.loc[("2025-03", False)] == end.loc[("2025-09", False)]  # no ban: its month changes nothing
+    assert end.loc[("2025-03", True)] < end.loc[("2025-03", False)]  # Meta turns closed, users drift away
+    series = res.series.pivot(index="tick", columns="run", values="region_us_open_share_domestic")
+    late_on = int(runs.loc[("2025-09", True), "run"])
+    off = int(runs.loc[("2025-09", False), "run"])
+    assert (series.loc[:7, late_on] == series.loc[:7, off]).all()  # identical until the ban starts (tick 8)
+
+
+def test_an_event_value_of_the_wrong_type_fails_before_any_run(tmp_path: Path) -> None:
+    with pytest.raises(SweepError) as info:
+        sweep("ban", {"events.0.at": ["2026-13"]}, sampler="grid", out=tmp_path / "s", progress=False)
+    assert info.value.key_path == "parameters.events.0.at"
+    assert not (tmp_path / "s").exists()
+    with pytest.raises(SweepError) as info:  # the ban's event (2026-01) is beyond a 12-month horizon
+        sweep(
+            "ban", {"events.0.at": ["2025-06"]}, sampler="grid", months=12, out=tmp_path / "s", progress=False
+        )
+    assert "has 0 event(s) within its 12 months" in str(info.value)
+
+
 SHIPPED_SPECS = sorted((Path(__file__).resolve().parents[1] / "sweeps").glob("*.yaml"))
 
 

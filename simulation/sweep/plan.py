@@ -38,7 +38,9 @@ DEFAULT_OUTCOMES = (
     "gap_months_true",
     "open_share_usage",
 )
-NOT_SWEPT = {"name", "description", "seed", "replicates", "events", "uncertain", "expected_effects"}
+# Not model parameters. Events are swept by their own paths: ``events.0.at`` (the month, as values) or
+# ``events.0.set.policy.ban.active`` (a value the event sets).
+NOT_SWEPT = {"name", "description", "seed", "replicates", "uncertain", "expected_effects"}
 
 
 @dataclass
@@ -124,6 +126,19 @@ def _check_parameter(scenario: Scenario, path: str, spec: SweepSpec, file: str |
     key = f"parameters.{path}"
     if path.split(".")[0] in NOT_SWEPT:
         raise SweepError(file, key, f"{path.split('.')[0]!r} cannot be swept")
+    parts = path.split(".")
+    if (
+        parts[0] == "events"
+        and len(parts) > 1
+        and parts[1].isdigit()
+        and int(parts[1]) >= len(scenario.events)
+    ):
+        raise SweepError(
+            file,
+            key,
+            f"the base scenario has {len(scenario.events)} event(s) within its {scenario.months} months "
+            "(events after a shortened horizon are dropped)",
+        )
     try:
         current = get_path(scenario.model_dump(), path)
     except (KeyError, IndexError, ValueError, TypeError):
