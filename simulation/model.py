@@ -227,6 +227,9 @@ class EcosystemModel(mesa.Model):
         demanding = self.population.demanding
         demanding_usage = usage[demanding, :, :-1].sum(axis=(0, 1))
         total_demanding = demanding_usage.sum()
+        for lab in self.lab_list:  # what adopters could take as open weights this month (F9)
+            if lab.active and lab.is_open:
+                lab.last_open_release = lab.current_release()
         for lab in self.offerings:
             j = lab.index
             lab.users = int(users[:, :, j].sum())

@@ -340,12 +340,15 @@ def lab_medians(labs: pd.DataFrame, value: str, min_alive_fraction: float = 0.5)
 
 
 def _lab_lines(
-    ax: Axes, run: RunData, value: str, clip: float | None = None
+    ax: Axes, run: RunData, value: str, clip: float | None = None, labs_only: bool = False
 ) -> tuple[list[Line2D], list[Line2D]]:
     """One median line per lab: colour by origin bloc, dashed while open in most replicates and solid while
-    closed (a lab that turns closed changes style), names at line ends. Returns legend handles for the
-    colours and for the line styles."""
+    closed (a lab that turns closed changes style), names at line ends. ``labs_only`` leaves out the open
+    weights closed labs leave on the market (they have no finances). Returns legend handles for the colours
+    and for the line styles."""
     labs = run.labs
+    if labs_only and "kind" in labs:
+        labs = labs[labs["kind"] == "lab"]
     medians = lab_medians(labs, value)
     first = labs.sort_values("tick", kind="stable").groupby("lab", sort=False).first()
     last_open = labs[labs["tick"] == labs["tick"].max()].groupby("lab")["open"].mean()
@@ -411,7 +414,7 @@ def plot_runways(run: Run, out_dir: str | Path) -> Path:
         ax.set_ylim(0, cap * 1.04)
         ax.set_ylabel("Runway (months)")
         ax.set_xlabel("Date")
-        colours, styles = _lab_lines(ax, run, "runway_months", clip=cap)
+        colours, styles = _lab_lines(ax, run, "runway_months", clip=cap, labs_only=True)
         trigger = (run.scenario.get("world") or {}).get("fundraise_trigger_months")
         if trigger is not None and trigger < cap:
             ax.axhline(trigger, color="black", linestyle=":", linewidth=2)

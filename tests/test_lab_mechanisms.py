@@ -657,24 +657,46 @@ def test_weights_of_a_lab_reopened_and_closed_again_are_its_newer_open_release(m
     assert newer_open > first and frozen[8] == newer_open == frozen[9]
 
 
-def test_a_lab_closed_from_the_start_leaves_no_weights_until_it_has_released_open(make_scenario) -> None:
-    scenario = make_scenario(
-        {
-            "labs.open_us.release_policy": "closed",
-            "events": [
-                {"at": "2025-03", "set": {"labs.open_us.release_policy": "open"}},  # tick 2
-                {
-                    "at": "2025-05",
-                    "set": {"labs.open_us.release_policy": "closed"},
-                },  # tick 4: before a release
-            ],
-        }
-    )
+def test_weights_are_the_model_adopters_could_last_take_as_open(make_scenario) -> None:
+    """A lab closed at the start, opened by an event at tick 2 and closed at tick 4 (no release date in
+    between): the model it served openly in ticks 2-3 stays out."""
+    opened = {"at": "2025-03", "set": {"labs.open_us.release_policy": "open"}}  # tick 2
+    closed = {"at": "2025-05", "set": {"labs.open_us.release_policy": "closed"}}  # tick 4
+    scenario = make_scenario({"labs.open_us.release_policy": "closed", "events": [opened, closed]})
     model = EcosystemModel(scenario, seed=3)
-    weights = model.offerings[3]
-    for _ in range(8):
+    lab, weights = lab_by_name(model, "open_us"), model.offerings[3]
+    out = []
+    for _ in range(6):
         model.step()
-        assert not weights.active  # its open spell (ticks 2-3) had no release date
+        out.append(weights.active)
+        if model.tick == 3:
+            served_open = lab.capability_true_eci
+    assert out == [False, False, False, True, True, True]
+    assert weights.capability_true_eci == served_open
+
+
+def test_a_lab_that_enters_closing_leaves_no_weights(make_scenario) -> None:
+    """It was never on the market open: it enters at tick 2 and the ban closes it in that month's release."""
+    model = EcosystemModel(make_scenario(CLOSES_AT_TICK_1 | {"labs.open_us.enters": "2025-03"}), seed=3)
+    lab, weights = lab_by_name(model, "open_us"), model.offerings[3]
+    for _ in range(4):
+        model.step()
+        assert not weights.active
+    assert lab.active and not lab.is_open
+
+
+def test_weights_stay_when_the_lab_closes_and_runs_out_of_cash_in_the_same_month(make_scenario) -> None:
+    shock = {"labs.open_us.release_policy": "closed", "labs.open_us.staff_usd_per_month": 1e15}
+    model = EcosystemModel(
+        make_scenario({"events": [{"at": "2025-03", "set": shock}]} | NO_RECONSIDERING), seed=3
+    )
+    lab, weights = lab_by_name(model, "open_us"), model.offerings[3]
+    model.step()
+    holders = model.population.choice == lab.index
+    assert holders.sum() > 10
+    model.step()  # tick 2: closed by the event, out of cash in finance
+    assert not lab.active and weights.active
+    np.testing.assert_array_equal(model.population.choice == weights.index, holders)
 
 
 def test_hand_over_moves_adopters_and_popularity(make_model) -> None:

@@ -79,8 +79,9 @@ class Lab(mesa.Agent):
         self.released_training_flop = self.training_flop
         self.last_release_tick = -(cfg.release_cadence_months - cfg.release_offset_months)
         self.new_model_tick = self.last_release_tick  # last release that improved on the one before
-        # what stays downloadable if the lab turns closed (OpenWeights)
-        self.last_open_release = self.current_release() if self.is_open else None
+        # the last model adopters could take as open weights: what stays out if the lab turns closed
+        # (OpenWeights); recorded at each market phase while the lab is on the market open
+        self.last_open_release: Release | None = None
         # -- market (filled by the adopter population)
         self.users = 0
         self.usage_mtok = 0.0
@@ -320,8 +321,6 @@ class Lab(mesa.Agent):
         if not (self.is_open and ban.active and self.released_training_flop > ban.threshold_flop):
             self.legal_true_eci = self.capability_true_eci  # the newest model a ban lets in (F9)
         self.legal_benchmark_eci = self.legal_true_eci + cfg.benchmark_focus_eci
-        if self.is_open:
-            self.last_open_release = self.current_release()
 
     def current_release(self) -> Release:
         return Release(

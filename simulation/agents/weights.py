@@ -72,11 +72,12 @@ class OpenWeights(mesa.Agent):
         return self.model.params.world.open_inference_price_usd_per_mtok
 
     def due(self) -> bool:
-        """True on the tick its lab has turned closed with an open release these weights are not yet (a lab
-        reopened by an event and closed again leaves its newer open release)."""
+        """True on the tick its lab has turned closed after serving a model as open weights that these
+        weights are not yet (a lab reopened by an event and closed again leaves its newer one). Also when
+        the lab runs out of cash in the month it closes: the weights were out before."""
         src = self.source
         release = src.last_open_release
-        return src.active and not src.is_open and release is not None and release is not self.frozen
+        return src.entered and not src.is_open and release is not None and release is not self.frozen
 
     def take_over(self) -> None:
         """Put the source's last open release on the market, frozen: true and benchmark capability and,
