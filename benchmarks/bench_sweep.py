@@ -65,7 +65,8 @@ def timed_sweep(runs: int, root: Path, **kwargs: object) -> tuple[float, SweepRe
     elapsed, cpu = time.perf_counter() - t0, cpu_seconds() - c0
     assert len(res.runs) == runs and not len(res.failures)
     print(
-        f"   ({runs} runs, {kwargs or 'defaults'}: wall {elapsed:.1f} s, CPU {cpu:.1f} s, {cpu / runs * 1000:.0f} ms CPU a run)"
+        f"   ({runs} runs, {kwargs or 'defaults'}: wall {elapsed:.1f} s, CPU of this process and its local "
+        f"workers {cpu:.1f} s, {cpu / runs * 1000:.0f} ms a run; a running cluster's workers are not counted)"
     )
     return elapsed, res
 

@@ -154,9 +154,10 @@ def market_shares(
     spend = lab_usage * price
     total_usage, total_users = lab_usage.sum(), lab_users.sum()
     open_mask = is_open.astype(float)
+    open_usage = lab_usage @ open_mask
     out: dict[str, float] = {
         "open_share_users": share(lab_users @ open_mask, total_users),
-        "open_share_usage": share(lab_usage @ open_mask, total_usage),
+        "open_share_usage": share(open_usage, total_usage),
         "open_share_spend": share(spend @ open_mask, spend.sum()),
         "total_usage_mtok": float(total_usage),
         "total_spend_usd": float(spend.sum()),
@@ -173,7 +174,6 @@ def market_shares(
     open_of_bloc = of_bloc * open_mask[:, None]
     bloc_usage, bloc_open = lab_usage @ of_bloc, lab_usage @ open_of_bloc  # (B,)
     reg_bloc_open = reg_usage @ open_of_bloc  # (R, B)
-    open_usage = lab_usage @ open_mask
     for b, name in enumerate(bloc_names):
         out[f"usage_share_origin_{name}"] = share(bloc_usage[b], total_usage)
         out[f"open_usage_share_origin_{name}"] = share(bloc_open[b], open_usage)

@@ -37,8 +37,7 @@ class OpenWeights(mesa.Agent):
         self.source = source
         self.name = f"{source.name}_open_weights"
         self.index = index  # column in the adopter arrays, after every lab's
-        self.released = False  # on the market (set by ``take_over`` when the source turns closed)
-        self.frozen: Release | None = None  # the source's release these weights are
+        self.frozen: Release | None = None  # the source's release these weights are; None: not out yet
         self.is_open = True
         self.capability_true_eci = self.capability_benchmark_eci = 0.0
         self.legal_true_eci = self.legal_benchmark_eci = 0.0
@@ -61,7 +60,7 @@ class OpenWeights(mesa.Agent):
     @property
     def active(self) -> bool:
         """On the market: released weights stay out there whatever becomes of their lab."""
-        return self.released
+        return self.frozen is not None
 
     @property
     def segment_affinity(self) -> dict[str, float]:
@@ -91,7 +90,6 @@ class OpenWeights(mesa.Agent):
         self.legal_true_eci = release.legal_true_eci
         self.legal_benchmark_eci = release.legal_benchmark_eci
         self.new_model_tick = release.tick
-        self.released = True
 
     def record_usage(self) -> None:
         """Labs keep a usage history for investors; weights have none."""
