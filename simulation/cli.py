@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .compare import ALIGN_CHOICES, CompareError, build, compare, load_runs, write_comparison
-from .config import Scenario, ScenarioError, load_scenario
+from .config import Scenario, ScenarioError, load_scenario, with_changes
 from .config.loader import SCENARIO_DIR, resolve_file
 
 if TYPE_CHECKING:
@@ -149,10 +149,15 @@ def validate(path: str, args: argparse.Namespace) -> Scenario:
 
     scenario = load_scenario(path)
     try:
-        return prepare(scenario, months=args.months, n_adopters=args.adopters)
+        scenario = prepare(scenario, months=args.months, n_adopters=args.adopters)
+        given = {"replicates": args.replicates, "seed": args.seed}  # the schema's bounds, as in a file
+        return with_changes(scenario, {k: v for k, v in given.items() if v is not None})
     except ScenarioError as err:
-        option = {"months": "--months", "adopters.n": "--adopters"}.get(err.key_path, err.key_path)
+        option = OPTIONS.get(err.key_path, err.key_path)
         raise ScenarioError(resolve_file(path), option, err.problem) from None
+
+
+OPTIONS = {"months": "--months", "adopters.n": "--adopters", "replicates": "--replicates", "seed": "--seed"}
 
 
 def run_all(scenarios: list[Scenario], args: argparse.Namespace, argv: list[str]) -> int:
@@ -320,6 +325,54 @@ def sweep_command(argv: list[str]) -> int:
 
 COMMANDS["dashboard"] = dashboard_command
 COMMANDS["sweep"] = sweep_command
+
+
+# -- the params command ----------------------------------------------------------------------------------
+
+
+def params_command(argv: list[str]) -> int:
+    """``run.py params [SCENARIO] [--json]``: every parameter with its type, value, bounds, unit and
+    description, and which are uncertain or pinned."""
+    import json
+
+    from .config.parameters import bounds_text, parameters
+
+    parser = argparse.ArgumentParser(
+        prog="run.py params",
+        description="List every parameter of a scenario by its dotted path (the names overrides, sweeps, "
+        "events and mesa.batch_run keywords use), with type, value, bounds, unit and description.",
+    )
+    parser.add_argument(
+        "scenario", nargs="?", default="baseline", help="scenario file or name (default: baseline)"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON list (one object per parameter)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        rows = parameters(args.scenario)
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.json:
+            print(json.dumps([vars(r) for r in rows], indent=1))
+            return EXIT_OK
+        width = max(len(r.path) for r in rows)
+        for r in rows:
+            value = f"{r.value:g}" if isinstance(r.value, float) else str(r.value)
+            extra = [x for x in (r.type, bounds_text(r), r.unit) if x]
+            flag = f"  uncertain: {r.uncertain}" if r.uncertain else ("  pinned" if r.pinned else "")
+            print(f"{r.path:<{width}}  {value:>10}  ({', '.join(extra)}){flag}")
+            if r.description:
+                print(f"    {r.description}")
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return EXIT_OK
+
+
+COMMANDS["params"] = params_command
 
 
 # -- listing ---------------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ import numpy as np
 
 from . import metrics
 from .agents import AdopterPopulation, Lab, Market, OpenWeights
-from .config import Scenario, load_scenario, months_between, with_changes
+from .config import Scenario, load_scenario, months_between, pin, with_changes
+from .seeding import draw_parameters, fresh_seed
 
 # Purposes of the per-tick random streams (common random numbers across scenarios).
 STREAM_POPULATION, STREAM_FINANCE, STREAM_VOLUNTARY, STREAM_FORCED = range(4)
@@ -28,12 +29,19 @@ class EcosystemModel(mesa.Model):
 
     Tick 0 is the scenario's start month (initial state); each ``step()`` advances one month.
 
+    The model is a function of (scenario, seed): its uncertain parameters are drawn from ``seed`` as a
+    replicate of ``simulation.run`` draws them, except those given explicitly, which are pinned. It stops
+    (``running = False``) at the scenario's horizon, so ``mesa.batch_run`` runs it to the end and no
+    further, and each iteration without a seed gets a fresh one, recorded in the ``seed`` column.
+
     Args:
         scenario: a :class:`Scenario`, a path to a YAML file, or a shipped scenario's name.
-        seed: integer seed for the model's generator; default: the scenario's ``seed``.
-        n_adopters: overrides ``adopters.n``.
-        overrides: dotted parameter path -> value, applied before the run.
-        rng: accepted for ``mesa.batch_run``; used as the seed when ``seed`` is not given.
+        seed: integer seed for the model's generator and the draws; None: a fresh seed from the operating
+            system (Mesa's convention), recorded in ``seed_used``.
+        n_adopters: sets ``adopters.n``.
+        overrides: dotted parameter path -> value; each pins its parameter (an explicit value wins).
+        rng: accepted for Mesa's ``batch_run``; used as the seed when ``seed`` is not given.
+        draw_uncertain: False keeps uncertain parameters at their central values (what-if page).
         **params: more overrides with ``__`` for dots, e.g. ``blocs__china__capital_multiplier=0.3``.
     """
 
@@ -44,17 +52,22 @@ class EcosystemModel(mesa.Model):
         n_adopters: int | None = None,
         overrides: Mapping[str, Any] | None = None,
         rng: int | None = None,
+        draw_uncertain: bool = True,
         **params: Any,
     ):
         changes = dict(overrides or {})
         changes.update({k.replace("__", "."): v for k, v in params.items()})
         if n_adopters is not None:
-            changes["adopters.n"] = int(n_adopters)
+            changes["adopters.n"] = n_adopters
         base = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-        self.params: Scenario = with_changes(base, changes) if changes else base
-        seed = seed if seed is not None else (rng if rng is not None else self.params.seed)
-        super().__init__(rng=int(seed))
-        self.seed_used = int(seed)
+        sc = pin(base, changes) if changes else base
+        seed = seed if seed is not None else rng
+        seed = fresh_seed() if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.seed_used = seed
+        # drawn as replicate ``seed`` of simulation.run would draw them; their values in ``drawn``
+        self.drawn = draw_parameters(sc, np.random.SeedSequence(seed)) if draw_uncertain else {}
+        self.params: Scenario = with_changes(sc, {**self.drawn, "uncertain": {}}) if self.drawn else sc
         self._stream_entropy = int(self.rng.integers(2**63))
         p = self.params
         self.bloc_names = list(p.blocs)
@@ -95,6 +108,7 @@ class EcosystemModel(mesa.Model):
         self.release_open_weights()  # F9
         self.market_step()  # F4, F8, F12-F14, F17
         self.record()
+        self.running = self.tick < self.params.months - 1  # the horizon: tick months - 1
 
     @property
     def tick(self) -> int:
@@ -267,7 +281,7 @@ class EcosystemModel(mesa.Model):
         self.current = metrics.compute(self)
         if not hasattr(self, "datacollector"):
             self.datacollector = mesa.DataCollector(
-                model_reporters={k: partial(_metric, key=k) for k in self.current},
+                model_reporters={"seed": "seed_used"} | {k: partial(_metric, key=k) for k in self.current},
                 agent_reporters=metrics.lab_reporters(self.segment_names),
             )
         self.datacollector.collect(self)

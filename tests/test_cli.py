@@ -54,7 +54,7 @@ def test_same_seed_same_bytes_serial_or_parallel(tmp_path: Path, no_plots) -> No
 
 def test_several_scenarios_share_seeds(tmp_path: Path, no_plots) -> None:
     other = tmp_path / "other.yaml"
-    other.write_text(f"extends: {TINY}\nname: tiny_other\nseed: 99\n")
+    other.write_text("extends: tiny\nname: tiny_other\nseed: 99\n")
     out = tmp_path / "out"
     argv = [str(TINY), str(other), "--replicates", "2", "--months", "6", "--out", str(out), "--jobs", "1"]
     assert main(argv) == 0
@@ -66,8 +66,8 @@ def test_several_scenarios_share_seeds(tmp_path: Path, no_plots) -> None:
 
 
 BAD_FILES = {
-    "unknown_key.yaml": f"extends: {BASELINE}\nname: bad\nmonthz: 12\n",
-    "malformed.yaml": f"extends: {BASELINE}\nname: [unclosed\n",
+    "unknown_key.yaml": "extends: baseline\nname: bad\nmonthz: 12\n",
+    "malformed.yaml": "extends: baseline\nname: [unclosed\n",
     "missing_extends.yaml": "extends: no_such_parent.yaml\nname: bad\n",
     "empty.yaml": "",
 }

@@ -319,7 +319,7 @@ def test_overrides_and_with_changes_name_bad_paths(tmp_path: Path, data: dict, s
 def test_inline_distributions_move_to_uncertain_and_validate_with_central_value(
     tmp_path: Path, data: dict
 ) -> None:
-    data["labs"]["open_cn"]["training_efficiency"] = {"dist": "lognormal", "p10": 2, "p90": 8}
+    data["labs"]["open_cn"]["training_efficiency"] = {"dist": "lognormal", "p10": 2, "p90": 8, "high": 10_000}
     data["world"]["run_months"] = {"dist": "uniform", "low": 2, "high": 6}
     data["blocs"]["china"]["capital_multiplier"] = {
         "dist": "triangular",
@@ -327,7 +327,7 @@ def test_inline_distributions_move_to_uncertain_and_validate_with_central_value(
         "mode": 0.4,
         "high": 1.0,
     }
-    data["world"]["distillation_efficacy"] = {"dist": "normal", "mean": 0.05, "sd": 0.01}
+    data["world"]["distillation_efficacy"] = {"dist": "normal", "mean": 0.05, "sd": 0.01, "low": 0, "high": 1}
     data["labs"]["open_us"]["ban_response"] = {"dist": "choice", "values": ["close", "stop_open_releases"]}
     scenario = load_scenario(write(tmp_path, "u.yaml", data))
     assert set(scenario.uncertain) == {
@@ -397,7 +397,7 @@ def test_other_distributions_stay_in_range() -> None:
 
 
 def test_replicate_draws_follow_the_distribution(data: dict) -> None:
-    data["labs"]["open_cn"]["training_efficiency"] = {"dist": "lognormal", "p10": 2, "p90": 8}
+    data["labs"]["open_cn"]["training_efficiency"] = {"dist": "lognormal", "p10": 2, "p90": 8, "high": 10_000}
     scenario = scenario_from_dict(data)
     seeds = replicate_seeds(99, 400)
     draws = np.array([draw_parameters(scenario, s)["labs.open_cn.training_efficiency"] for s in seeds])

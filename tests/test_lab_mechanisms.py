@@ -686,7 +686,7 @@ def test_a_lab_that_enters_closing_leaves_no_weights(make_scenario) -> None:
 
 
 def test_weights_stay_when_the_lab_closes_and_runs_out_of_cash_in_the_same_month(make_scenario) -> None:
-    shock = {"labs.open_us.release_policy": "closed", "labs.open_us.staff_usd_per_month": 1e15}
+    shock = {"labs.open_us.release_policy": "closed", "labs.open_us.staff_usd_per_month": 1e12}
     model = EcosystemModel(
         make_scenario({"events": [{"at": "2025-03", "set": shock}]} | NO_RECONSIDERING), seed=3
     )

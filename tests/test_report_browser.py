@@ -41,7 +41,7 @@ def report(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("report")
     event = root / "event.yaml"
     event.write_text(
-        f"extends: {TINY}\nname: tiny_squeeze\ndescription: Chinese capital squeezed from 2025-06.\n"
+        "extends: tiny\nname: tiny_squeeze\ndescription: Chinese capital squeezed from 2025-06.\n"
         "events:\n  - at: 2025-06\n    set: {blocs.china.capital_multiplier: 0.2}\n"
         "    note: Chinese funding squeeze\n"
     )

@@ -25,7 +25,7 @@ runs. A bad file gets one message naming the file, the key path and what was exp
 
 ```yaml
 # What it represents and which claims (F1-F19 in shared/domain.md) it draws on.
-extends: baseline.yaml            # deep merge: state only what differs (lists, e.g. events, are appended)
+extends: baseline                 # deep merge: state only what differs (lists, e.g. events, are appended)
 name: my_policy
 description: "One line shown by `python run.py --list`."
 blocs:
@@ -50,11 +50,26 @@ expected_effects:                 # checked by the test suite against the baseli
   the horizon and name existing labs, blocs, segments and regions. Changing `release_policy` turns a lab
   open or closed from that month. Growth multipliers (`*_growth_per_year`) count from the start month,
   so a level set by an event is in start-month terms.
+- **`extends`** names a shipped scenario (`baseline`, `ban.yaml`: works from any folder) or a file in the
+  extending file's own folder or below (`bases/mine.yaml`). Absolute paths, `..` and links out of the folder
+  are refused. Files must be UTF-8 YAML of at most 1 MB, nested at most 40 deep.
 - **Distributions** (drawn per replicate; drawn values are saved with each replicate):
   `{dist: uniform, low, high}`, `{dist: triangular, low, mode, high}`, `{dist: normal, mean, sd}`,
   `{dist: lognormal, p10, p90}` (its 80% interval), `{dist: choice, values: [...], weights: [...]}`.
-  The scenario is validated with each distribution's central value (midpoint, mode, mean, median, first
-  value).
+  A normal or log-normal may be truncated with `low` and/or `high` (drawn by inverse CDF; `p10`/`p90`
+  are of the untruncated log-normal). The scenario is validated with each distribution's central value
+  (midpoint, mode, mean or median, first value), and every value it can draw must be valid too: both
+  ends of its range, or each choice. So a normal or log-normal on a bounded parameter must be truncated,
+  and only a choice can make a whole number, a true/false or a text uncertain.
+- **An explicit value wins.** A value a file gives for a parameter that the scenario it extends makes
+  uncertain pins it: nothing is drawn, and the path is listed under `pinned` in the resolved scenario
+  and the run's manifest. The same holds for `--months`/`--adopters`, `overrides` in Python, sweep
+  parameters, dashboard levers and `EcosystemModel` keywords (`mesa.batch_run`).
+- **Strict values**: numbers must be finite (no `.nan`, `.inf`), whole numbers whole (`4` or `4.0`, not
+  `4.5` or `true`), true/false only `true`/`false`; names of labs, blocs, segments and regions are
+  identifiers (letters, digits, `_`; at most 40); a scenario `name` has at most 64 characters from
+  letters, digits, `_`, `.` and `-`; months lie in 1990-2100. `python run.py params [SCENARIO]` lists
+  every parameter with its path, type, value, bounds and unit.
 - A new lab added by a scenario goes at the end of the roster, so other labs keep their random draws
   (common random numbers).
 

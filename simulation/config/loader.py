@@ -1,13 +1,23 @@
 """Read scenario files into :class:`Scenario`: ``extends`` with deep merge, inline distributions,
 events checked against the schema, and one clear :class:`ScenarioError` for anything wrong.
 
-Only ``yaml.safe_load`` is used. Nothing here imports Mesa, so ``run.py --check`` stays fast.
+Files are untrusted input. Only regular files up to ``MAX_FILE_BYTES`` are read, as UTF-8, with
+``yaml.safe_load`` after the YAML node graph was checked for depth and alias expansion; ``extends`` names a
+shipped scenario or a file in the extending file's own folder tree. Nothing here imports Mesa, so
+``run.py --check`` stays fast.
+
+An explicit value always wins over a distribution (:func:`pin`): a value given in a file that extends
+another, an override, a sweep, a lever or a ``mesa.batch_run`` keyword pins that parameter for the run;
+its distribution is dropped and the path is listed in ``Scenario.pinned``.
 """
 
 from __future__ import annotations
 
 import copy
 import difflib
+import math
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -47,6 +57,12 @@ FROZEN_FIELDS = {
 
 _DIST_ADAPTER: TypeAdapter = TypeAdapter(Distribution)
 
+MAX_FILE_BYTES = 1_000_000  # a scenario is a few kB; this keeps a huge file from hogging memory and time
+MAX_DEPTH = 40  # nesting of mappings and lists (the schema needs 6)
+MAX_NODES = 200_000  # YAML nodes after alias expansion (the baseline has about 2,000)
+EXTENDS_DEPTH = 20  # files in one extends chain
+FAR = 1e300  # stands for an unbounded end of a distribution when its draws are checked against the schema
+
 
 class ScenarioError(ValueError):
     """A scenario that cannot be used. ``str(err)`` is the one message shown to the user."""
@@ -57,6 +73,9 @@ class ScenarioError(ValueError):
         self.problem = problem
         where = f" at {key_path}" if key_path else ""
         super().__init__(f"{self.file}{where}: {problem}")
+
+    def __reduce__(self):  # survives pickling, so a worker process's error reaches the user intact
+        return (type(self), (self.file, self.key_path, self.problem))
 
 
 # -- merging and paths ---------------------------------------------------------------------------------
@@ -195,15 +214,87 @@ def extract_distributions(data: Any, prefix: str = "") -> tuple[Any, dict[str, d
 # -- public API ----------------------------------------------------------------------------------------
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
-    """Parse one YAML file into a mapping, with line and column on syntax errors."""
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """The text of a regular file of at most ``limit`` bytes, decoded as UTF-8; ScenarioError otherwise
+    (a FIFO, a device such as /dev/zero, a folder, a binary or huge file never hangs or fills memory)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        info = os.stat(path)
     except FileNotFoundError:
         raise ScenarioError(path, "", "file not found") from None
     except OSError as exc:
         raise ScenarioError(path, "", f"cannot read file: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ScenarioError(path, "", "not a regular file")
+    if info.st_size > limit:
+        raise ScenarioError(path, "", f"file too large ({info.st_size:,} bytes; at most {limit:,})")
     try:
+        with open(path, "rb") as fh:
+            raw = fh.read(limit + 1)
+    except OSError as exc:
+        raise ScenarioError(path, "", f"cannot read file: {exc.strerror}") from None
+    if len(raw) > limit:
+        raise ScenarioError(path, "", f"file too large (more than {limit:,} bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            path,
+            "",
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); is it a YAML file?",
+        ) from None
+
+
+def check_node_graph(node: yaml.Node | None, path: Path) -> None:
+    """Refuse YAML whose nesting or alias expansion is beyond the limits, before anything walks it.
+
+    An alias makes a node appear again wherever it is referenced; a few lines of nested aliases expand to
+    billions of nodes. The expanded size is counted on the graph (each node once, memoised)."""
+    if node is None:
+        return
+    sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    # iterative post-order walk; a node on the current path again would be a recursive alias
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    on_path: set[int] = set()
+    while stack:
+        current, done = stack.pop()
+        key = id(current)
+        if done:
+            on_path.discard(key)
+            children = _children(current)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            depths[key] = 1 + max((depths[id(c)] for c in children), default=0)
+            if depths[key] > MAX_DEPTH:
+                raise ScenarioError(path, "", f"nested more than {MAX_DEPTH} levels deep")
+            if sizes[key] > MAX_NODES:
+                raise ScenarioError(
+                    path, "", f"too large once its aliases are expanded (more than {MAX_NODES:,} values)"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise ScenarioError(path, "", "a recursive alias (an anchor used inside itself)")
+        on_path.add(key)
+        stack.append((current, True))
+        if len(on_path) > MAX_DEPTH + 1:
+            raise ScenarioError(path, "", f"nested more than {MAX_DEPTH} levels deep")
+        stack.extend((c, False) for c in _children(current) if id(c) not in sizes)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """Parse one YAML file into a mapping, with line and column on syntax errors."""
+    text = read_text(path)
+    try:
+        check_node_graph(yaml.compose(text, Loader=yaml.SafeLoader), path)
         data = yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
@@ -211,12 +302,16 @@ def read_yaml(path: Path) -> dict[str, Any]:
         raise ScenarioError(path, "", f"malformed YAML: {where}{exc.problem}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(path, "", f"malformed YAML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(path, "", f"nested more than {MAX_DEPTH} levels deep") from None
     if data is None:
         raise ScenarioError(path, "", "the file is empty; expected a scenario mapping")
     if not isinstance(data, dict):
         raise ScenarioError(
             path, "", f"expected a mapping of keys at the top level, got {type(data).__name__}"
         )
+    if "pinned" in data:
+        raise ScenarioError(path, "pinned", "is filled by the loader; to pin a parameter, give it a value")
     return data
 
 
@@ -229,26 +324,86 @@ def resolve_file(path: str | Path) -> Path:
     return shipped if shipped.exists() else p
 
 
+def resolve_extends(path: Path, parent: str) -> Path:
+    """The file that ``path`` extends: a file in ``path``'s own folder tree (``baseline.yaml``,
+    ``bases/x.yaml``), or else a shipped scenario by name (``baseline`` or ``baseline.yaml``). Absolute paths,
+    ``..`` and symlinks leading out of the folder are refused."""
+    folder = path.parent.resolve()
+    if not parent or "\x00" in parent or os.path.isabs(parent):
+        raise ScenarioError(
+            path, "extends", f"expected a scenario name or a path inside {folder}, got {parent!r}"
+        )
+    candidates = [parent] if Path(parent).suffix else [f"{parent}.yaml", parent]
+    for name in candidates:
+        target = (folder / name).resolve()
+        if not target.is_relative_to(folder):
+            raise ScenarioError(
+                path,
+                "extends",
+                f"{parent!r} is outside the scenario's folder {folder}; name a shipped "
+                "scenario or a file in that folder or below",
+            )
+        if target.exists():
+            if not target.is_file():
+                raise ScenarioError(path, "extends", f"{parent!r} is not a regular file")
+            return target
+    shipped = SCENARIO_DIR / f"{Path(parent).stem}.yaml"
+    if Path(parent).name == parent and Path(parent).suffix in ("", ".yaml") and shipped.exists():
+        return shipped.resolve()
+    known = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+    hint = difflib.get_close_matches(Path(parent).stem, known, n=1)
+    raise ScenarioError(
+        path,
+        "extends",
+        f"file {parent!r} not found in {folder} and not a shipped scenario"
+        + (f" (did you mean {hint[0]!r}?)" if hint else ""),
+    )
+
+
 def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
-    """The merged mapping of ``path`` and everything it ``extends`` (not yet validated)."""
+    """The merged mapping of ``path`` and everything it ``extends`` (not yet validated). A value this file
+    gives for a parameter that a base made uncertain pins it (listed under ``pinned``)."""
     path = resolve_file(path).resolve()
     if path in _seen:
         chain = " -> ".join(p.name for p in (*_seen, path))
         raise ScenarioError(path, "extends", f"circular extends: {chain}")
+    if len(_seen) >= EXTENDS_DEPTH:
+        raise ScenarioError(path, "extends", f"more than {EXTENDS_DEPTH} files in one extends chain")
     data = read_yaml(path)
     parent = data.pop("extends", None)
     if parent is None:
         return data
     if not isinstance(parent, str):
         raise ScenarioError(path, "extends", f"expected a file name, got {parent!r}")
-    parent_path = (path.parent / parent).resolve()
-    if not parent_path.exists():
-        raise ScenarioError(path, "extends", f"file {parent!r} not found (looked for {parent_path})")
-    base = load_raw(parent_path, (*_seen, path))
-    if "events" in data and "events" in base and data.pop("events_mode", "append") == "append":
+    base = load_raw(resolve_extends(path, parent), (*_seen, path))
+    replace_events = data.pop("events_mode", "append") != "append"
+    if "events" in data and "events" in base and not replace_events:
         data = dict(data)
         data["events"] = list(base["events"]) + list(data["events"] or [])
-    return deep_merge(base, data)
+    merged = deep_merge(base, data)
+    base_dists = set(base.get("uncertain") or {}) | set(extract_distributions(base)[1])
+    given = set(explicit_paths(data))
+    pinned = [p for p in sorted(base_dists) if p in given]
+    stale = [p for p in base_dists if replace_events and "events" in data and split_path(p)[0] == "events"]
+    if pinned or stale:
+        merged["uncertain"] = {
+            k: v for k, v in (merged.get("uncertain") or {}).items() if k not in pinned and k not in stale
+        }
+        merged["pinned"] = list(dict.fromkeys([*(base.get("pinned") or []), *pinned]))
+    return merged
+
+
+def explicit_paths(data: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the plain values (not distributions) a file gives, events and tables aside."""
+    out: list[str] = []
+    if isinstance(data, Mapping) and "dist" not in data:
+        for key, value in data.items():
+            if prefix == "" and key in ("events", "uncertain", "expected_effects", "pinned"):
+                continue
+            out += explicit_paths(value, f"{prefix}.{key}" if prefix else str(key))
+    elif not isinstance(data, Mapping):
+        out.append(prefix)
+    return out
 
 
 def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) -> Scenario:
@@ -277,16 +432,72 @@ def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) 
         key, problem = _format_validation_error(err)
         raise ScenarioError(file, key, problem) from None
     check_events(scenario, file)
+    check_draws(scenario, file)
     return scenario
 
 
+def check_draws(scenario: Scenario, file: Any = None) -> None:
+    """Every value each distribution can draw must be valid where it goes: both ends of its range (an
+    unbounded end stands as +-1e300, which any bounded parameter refuses) or each of its choices; only a
+    choice can make a whole number, a true/false or a text uncertain."""
+    dumped = scenario.model_dump()
+    for path, dist in scenario.uncertain.items():
+        key = f"uncertain.{path}"
+        target = get_path(dumped, path)
+        if dist.dist != "choice" and (isinstance(target, bool | str) or target is None):
+            raise ScenarioError(
+                file,
+                key,
+                f"a {dist.dist} distribution draws numbers, but this parameter "
+                "is not a number: use {dist: choice, values: [...]}",
+            )
+        if dist.dist != "choice" and isinstance(target, int):
+            raise ScenarioError(
+                file,
+                key,
+                f"a {dist.dist} distribution draws fractions, but this "
+                "parameter is a whole number: use {dist: choice, values: [...]}",
+            )
+        for value in dist.support():
+            probe = max(-FAR, min(FAR, value)) if isinstance(value, float) else value
+            try:
+                with_changes(scenario, {path: probe})
+            except ScenarioError as err:
+                shown = "unbounded values" if isinstance(value, float) and math.isinf(value) else f"{value!r}"
+                raise ScenarioError(
+                    file,
+                    key,
+                    f"the {dist.dist} distribution can draw {shown}, which is not allowed here: "
+                    f"{err.problem.split(' (got ')[0]}"
+                    + ("; truncate it with low/high" if dist.dist in ("normal", "lognormal") else ""),
+                ) from None
+
+
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Read, merge, validate. ``overrides`` (dotted path -> value) are applied before validation."""
+    """Read, merge, validate. ``overrides`` (dotted path -> value) pin their parameters (:func:`pin`)."""
     resolved = resolve_file(path)
-    data = load_raw(resolved)
-    if overrides:
-        data = apply_to_dict(data, overrides, resolved)
-    return scenario_from_dict(data, resolved)
+    scenario = scenario_from_dict(load_raw(resolved), resolved)
+    return pin(scenario, overrides, resolved) if overrides else scenario
+
+
+def pin(scenario: Scenario, changes: Mapping[str, Any], file: Any = None) -> Scenario:
+    """``scenario`` with explicit values: each path in ``changes`` gets its value, and any distribution
+    at or under that path is dropped and its path listed in ``pinned``. The one way every entry point
+    (overrides, sweeps, levers, ``mesa.batch_run`` keywords) applies what a user sets."""
+    changes = dict(changes)
+    dropped = [p for p in scenario.uncertain if any(_covers(c, p) for c in changes)]
+    if dropped:
+        changes["uncertain"] = {p: d.model_dump() for p, d in scenario.uncertain.items() if p not in dropped}
+        changes["pinned"] = list(dict.fromkeys([*scenario.pinned, *dropped]))
+    try:
+        return with_changes(scenario, changes)
+    except ScenarioError as err:
+        raise ScenarioError(file, err.key_path, err.problem) from None
+
+
+def _covers(change: str, path: str) -> bool:
+    """Whether setting dotted ``change`` sets ``path`` (the same path, or a mapping that holds it)."""
+    return path == change or path.startswith(change + ".")
 
 
 def apply_to_dict(data: dict[str, Any], changes: Mapping[str, Any], file: Any = None) -> dict[str, Any]:

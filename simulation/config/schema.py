@@ -7,11 +7,11 @@ is generated from these descriptions. Claim numbers (F1-F19) refer to ``shared/d
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from .base import Frozen, _year_month, add_months, months_between
+from .base import Bool, Float, Frozen, Int, Key, _year_month, add_months, months_between
 from .distributions import Distribution
 
 
@@ -29,85 +29,93 @@ class LabConfig(Frozen):
         description="Month (YYYY-MM) the lab starts operating; before it the lab does not exist. "
         "Empty: it exists from the start.",
     )
-    initial_capability_eci: float = Field(
+    initial_capability_eci: Float = Field(
         ge=0,
+        le=1000,
         description="True capability of the lab's latest released model at the start, in ECI points "
         "(Epoch Capabilities Index scale).",
     )
-    benchmark_focus_eci: float = Field(
+    benchmark_focus_eci: Float = Field(
         default=0.0,
         ge=-20,
         le=30,
         description="Benchmark score minus true capability, in ECI points ('benchmaxing', F3).",
     )
-    initial_compute_flop_per_month: float = Field(
-        gt=0, description="Sustained training compute capacity at the start, FLOP per month (F2)."
+    initial_compute_flop_per_month: Float = Field(
+        gt=0, le=1e33, description="Sustained training compute capacity at the start, FLOP per month (F2)."
     )
-    compute_spend_usd_per_month: float = Field(
-        ge=0, description="Planned spend on new compute capacity at the start, USD per month (F2, F7)."
+    compute_spend_usd_per_month: Float = Field(
+        ge=0,
+        le=1e13,
+        description="Planned spend on new compute capacity at the start, USD per month (F2, F7).",
     )
-    spend_growth_per_year: float = Field(
+    spend_growth_per_year: Float = Field(
         default=2.0,
         gt=0,
         le=10,
         description="Yearly multiplier of the planned compute spend (Epoch: frontier training cost ~2.4x a year).",
     )
-    staff_usd_per_month: float = Field(ge=0, description="Staff and other running costs, USD per month.")
-    initial_cash_usd: float = Field(ge=0, description="Cash at the start, USD.")
-    subsidy_usd_per_month: float = Field(
+    staff_usd_per_month: Float = Field(
+        ge=0, le=1e12, description="Staff and other running costs, USD per month."
+    )
+    initial_cash_usd: Float = Field(ge=0, le=1e15, description="Cash at the start, USD.")
+    subsidy_usd_per_month: Float = Field(
         default=0.0,
         ge=0,
+        le=1e13,
         description="Guaranteed patron funding (parent company, state or consortium budget), USD per month (F12, F19).",
     )
-    subsidy_growth_per_year: float = Field(
+    subsidy_growth_per_year: Float = Field(
         default=1.0,
         gt=0,
         le=10,
         description="Yearly multiplier of the patron subsidy (a parent's AI capex growth).",
     )
-    fundraise_probability_per_month: float = Field(
+    fundraise_probability_per_month: Float = Field(
         default=0.15,
         ge=0,
         le=1,
         description="Chance per month of closing a round when raising, for a lab at the frontier with "
         "flat adoption and a bloc capital multiplier of 1 (F7).",
     )
-    training_efficiency: float = Field(
+    training_efficiency: Float = Field(
         default=1.0,
         gt=0,
-        le=1000,
-        description="Multiplier on physical compute giving effective compute (F15, F18); DeepSeek-like labs > 1.",
+        le=10_000,
+        description="Multiplier on physical compute giving effective compute (F15, F18); DeepSeek-like labs > 1. "
+        "At most 10,000: a 1000-fold breakthrough (F18) on top of an already efficient lab.",
     )
-    algo_progress_eci_per_month: float = Field(
+    algo_progress_eci_per_month: Float = Field(
         default=0.5,
         ge=0,
         le=5,
         description="Own algorithmic progress, ECI points per month at full research funding.",
     )
-    distillation_ability: float = Field(
+    distillation_ability: Float = Field(
         default=0.0,
         ge=0,
         le=1,
         description="Fraction of the world distillation efficacy this lab achieves when distilling from "
         "the best closed API it can reach (F5).",
     )
-    release_cadence_months: int = Field(
+    release_cadence_months: Int = Field(
         default=5, ge=1, le=24, description="Months between model releases (F1: about 4-6)."
     )
-    release_offset_months: int = Field(
+    release_offset_months: Int = Field(
         default=0,
         ge=0,
         le=24,
         description="Months from the start (or from entry) to the lab's first release in the run; the first "
         "simulated month is 1, so 0 and 1 both mean the first month.",
     )
-    price_usd_per_mtok: float = Field(
+    price_usd_per_mtok: Float = Field(
         default=5.0,
         gt=0,
+        le=10_000,
         description="Closed labs: API price, USD per million tokens. Open labs are priced at "
         "`world.open_inference_price_usd_per_mtok` instead (F14).",
     )
-    segment_affinity: dict[str, float] = Field(
+    segment_affinity: dict[Key, Annotated[float, Field(ge=-20, le=20)]] = Field(
         default_factory=dict,
         description="Extra utility for adopters of the named segments (utility units), e.g. sovereign "
         "adopters preferring a consortium's models (F12).",
@@ -123,19 +131,19 @@ class LabConfig(Frozen):
 class BlocConfig(Frozen):
     """An origin bloc of labs (us, china, eu, other)."""
 
-    capital_multiplier: float = Field(
+    capital_multiplier: Float = Field(
         default=1.0,
         ge=0,
         le=10,
         description="Scales the chance and size of fundraising for the bloc's labs (F7): 0.2 is a sharp squeeze.",
     )
-    compute_price_multiplier: float = Field(
+    compute_price_multiplier: Float = Field(
         default=1.0,
         gt=0,
         le=100,
         description="Multiplier on the world compute price for the bloc's labs (export controls, F15).",
     )
-    distillation_access: float = Field(
+    distillation_access: Float = Field(
         default=1.0,
         ge=0,
         le=1,
@@ -146,13 +154,13 @@ class BlocConfig(Frozen):
 class RegionConfig(Frozen):
     """A region adopters live in (us, china, eu, rest_of_world)."""
 
-    adopter_share: float = Field(gt=0, le=1, description="Fraction of adopters in this region.")
-    trust_by_bloc: dict[str, float] = Field(
+    adopter_share: Float = Field(gt=0, le=1, description="Fraction of adopters in this region.")
+    trust_by_bloc: dict[Key, Annotated[float, Field(ge=-20, le=20)]] = Field(
         default_factory=dict,
         description="Utility added to models from each origin bloc for adopters here (utility units; "
         "missing blocs: 0). Negative values express distrust (F12, F13).",
     )
-    trust_sd: float = Field(
+    trust_sd: Float = Field(
         default=0.3,
         ge=0,
         le=5,
@@ -163,76 +171,80 @@ class RegionConfig(Frozen):
 class SegmentConfig(Frozen):
     """An adopter segment (knowledge workers, enterprise automation, sovereign, local agents, developers)."""
 
-    adopter_share: float = Field(gt=0, le=1, description="Fraction of adopters in this segment.")
-    usage_share: float = Field(
+    adopter_share: Float = Field(gt=0, le=1, description="Fraction of adopters in this segment.")
+    usage_share: Float = Field(
         gt=0, le=1, description="Fraction of all token usage that comes from this segment at the start."
     )
-    usage_sigma: float = Field(
+    usage_sigma: Float = Field(
         default=1.0,
         ge=0,
         le=4,
         description="Log-normal spread of usage volume across adopters in the segment.",
     )
-    need_eci: float = Field(
-        description="Mean capability the segment needs to be 'good enough' at the start, ECI points (F14)."
+    need_eci: Float = Field(
+        ge=0,
+        le=1000,
+        description="Mean capability the segment needs to be 'good enough' at the start, ECI points (F14).",
     )
-    need_sd_eci: float = Field(default=3.0, ge=0, description="Spread of need across adopters, ECI points.")
-    need_growth_eci_per_month: float = Field(
+    need_sd_eci: Float = Field(
+        default=3.0, ge=0, le=100, description="Spread of need across adopters, ECI points."
+    )
+    need_growth_eci_per_month: Float = Field(
         default=0.5,
         ge=0,
         le=5,
         description="How fast needs rise, ECI points per month: knowledge workers keep bringing new problems (F8).",
     )
-    true_capability_weight: float = Field(
+    true_capability_weight: Float = Field(
         default=0.5,
         ge=0,
         le=1,
         description="Weight of true capability (vs benchmark score) in what adopters perceive; 1 for "
         "robustness-sensitive knowledge work (F3, F8).",
     )
-    shortfall_weight: float = Field(
+    shortfall_weight: Float = Field(
         default=0.6, ge=0, le=10, description="Utility lost per ECI point of capability below need."
     )
-    surplus_weight: float = Field(
+    surplus_weight: Float = Field(
         default=0.05, ge=0, le=10, description="Utility gained per ECI point of capability above need."
     )
-    price_sensitivity: float = Field(
+    price_sensitivity: Float = Field(
         default=0.5,
         ge=0,
         le=10,
         description="Utility lost per unit of ln(price in USD per million tokens) (F14).",
     )
-    control_value: float = Field(
+    control_value: Float = Field(
         default=0.0,
         ge=-5,
         le=10,
         description="Mean utility of being able to self-host (open weights) (F12, F14).",
     )
-    control_sd: float = Field(default=0.5, ge=0, le=5, description="Spread of control value, utility units.")
-    switching_cost: float = Field(
+    control_sd: Float = Field(default=0.5, ge=0, le=5, description="Spread of control value, utility units.")
+    switching_cost: Float = Field(
         default=0.5,
         ge=0,
         le=20,
         description="Mean utility gain needed before an adopter leaves its current model (F4, F14).",
     )
-    reconsider_rate_per_month: float = Field(
+    reconsider_rate_per_month: Float = Field(
         default=0.1, ge=0, le=1, description="Chance per month that an adopter looks at alternatives (F4)."
     )
-    consideration_size: int = Field(
+    consideration_size: Int = Field(
         default=3,
         ge=1,
         le=50,
         description="How many models a reconsidering adopter draws to look at (F4); its own model is always "
         "added, so it compares this many or one more.",
     )
-    open_only: bool = Field(
+    open_only: Bool = Field(
         default=False, description="Adopters can use only open-weight models (local/personal agents, F17)."
     )
-    demanding: bool = Field(
+    demanding: Bool = Field(
         default=False,
         description="Usage here feeds closed labs' online RL (coding agents, knowledge work, F6).",
     )
-    usage_growth_per_year: float = Field(
+    usage_growth_per_year: Float = Field(
         default=2.0, gt=0, le=20, description="Yearly multiplier of each adopter's token usage."
     )
 
@@ -240,14 +252,17 @@ class SegmentConfig(Frozen):
 class BanPolicy(Frozen):
     """An open-weight ban in one jurisdiction (F9)."""
 
-    active: bool = Field(default=False, description="Whether the ban is in force.")
+    active: Bool = Field(default=False, description="Whether the ban is in force.")
     jurisdiction: str = Field(
         default="us", description="Bloc whose labs it binds and region whose adopters it covers."
     )
-    threshold_flop: float = Field(
-        default=1e26, gt=0, description="Training compute above which releasing open weights is banned, FLOP."
+    threshold_flop: Float = Field(
+        default=1e26,
+        gt=0,
+        le=1e45,
+        description="Training compute above which releasing open weights is banned, FLOP.",
     )
-    enforcement: float = Field(
+    enforcement: Float = Field(
         default=0.7,
         ge=0,
         le=1,
@@ -265,155 +280,162 @@ class PolicyConfig(Frozen):
 class WorldConfig(Frozen):
     """World-wide technical and economic parameters."""
 
-    eci_per_decade_compute: float = Field(
+    eci_per_decade_compute: Float = Field(
         default=6.0,
         gt=0,
         le=50,
         description="ECI points gained per 10x effective training compute (log-linear scaling, F2).",
     )
-    run_months: float = Field(
+    run_months: Float = Field(
         default=4.0,
         gt=0,
         le=24,
         description="Months of capacity one frontier training run uses (sets run FLOP).",
     )
-    training_lag_months: int = Field(
+    training_lag_months: Int = Field(
         default=3,
         ge=0,
         le=12,
         description="Months between the internal capability a release is trained on and the release (F7).",
     )
-    compute_price_usd_per_flop_month: float = Field(
+    compute_price_usd_per_flop_month: Float = Field(
         default=5e-17,
         gt=0,
+        le=1e-10,
         description="Capital cost of 1 FLOP/month of sustained capacity at the start, USD.",
     )
-    compute_price_decline_per_year: float = Field(
+    compute_price_decline_per_year: Float = Field(
         default=0.3,
         ge=0,
         lt=1,
         description="Fractional fall per year of the compute price (hardware progress).",
     )
-    compute_depreciation_per_month: float = Field(
+    compute_depreciation_per_month: Float = Field(
         default=1 / 36, ge=0, lt=1, description="Fraction of capacity retired per month (about 3-year life)."
     )
-    runway_comfort_months: float = Field(
+    runway_comfort_months: Float = Field(
         default=18.0,
         gt=0,
         le=120,
         description="Runway above which a lab buys all the compute it planned; below, purchases scale down (F7).",
     )
-    min_spend_fraction: float = Field(
+    min_spend_fraction: Float = Field(
         default=0.1,
         ge=0,
         le=1,
         description="Least fraction of planned compute a lab with a short runway buys.",
     )
-    research_funding_floor: float = Field(
+    research_funding_floor: Float = Field(
         default=0.3,
         ge=0,
         le=1,
         description="Research kept at zero compute purchases: own progress is scaled by "
         "floor + (1 - floor) * spend factor, so at the least purchase (min_spend_fraction) it is a bit above this.",
     )
-    spillover_rate_per_month: float = Field(
+    spillover_rate_per_month: Float = Field(
         default=0.02,
         ge=0,
         le=1,
         description="Fraction of a know-how gap to a published (open) lab closed per month (F16).",
     )
-    closed_source_spillover: float = Field(
+    closed_source_spillover: Float = Field(
         default=0.2,
         ge=0,
         le=1,
         description="Spill-over from closed labs relative to open ones (closed labs publish less).",
     )
-    same_bloc_spillover: float = Field(
+    same_bloc_spillover: Float = Field(
         default=2.0, ge=1, le=10, description="Multiplier on spill-over between labs of one bloc (F16)."
     )
-    distillation_efficacy: float = Field(
+    distillation_efficacy: Float = Field(
         default=0.08,
         ge=0,
         le=1,
         description="Fraction of the gap to the teacher model closed per month by a lab with ability 1 (F5).",
     )
-    distillation_halflife_months: float = Field(
+    distillation_halflife_months: Float = Field(
         default=30.0,
         gt=0,
+        le=1200,
         description="Months over which distillation efficacy halves as RL post-training dominates (F5).",
     )
-    rl_gain_eci_per_month: float = Field(
+    rl_gain_eci_per_month: Float = Field(
         default=0.5,
         ge=0,
         le=5,
         description="Online-RL gain, ECI points per month, for a closed lab holding all demanding usage (F6).",
     )
-    open_trust_weight: float = Field(
+    open_trust_weight: Float = Field(
         default=0.5,
         ge=0,
         le=1,
         description="Share of origin trust (or distrust) that applies to open-weight models, which adopters can "
         "run themselves: nobody can switch them off or read their data (F12, F13).",
     )
-    open_inference_price_usd_per_mtok: float = Field(
+    open_inference_price_usd_per_mtok: Float = Field(
         default=0.6,
         gt=0,
+        le=10_000,
         description="Price adopters pay to run open models (inference cost), USD per million tokens.",
     )
-    open_revenue_fraction: float = Field(
+    open_revenue_fraction: Float = Field(
         default=0.03,
         ge=0,
         le=1,
         description="Fraction of open-model spend an open lab captures (hosting, services, F19).",
     )
-    closed_gross_margin: float = Field(
+    closed_gross_margin: Float = Field(
         default=0.5, ge=0, le=1, description="Closed labs' revenue left after serving costs."
     )
-    market_mtok_per_month: float = Field(
+    market_mtok_per_month: Float = Field(
         default=4e8,
         gt=0,
+        le=1e15,
         description="World token usage at the start, millions of tokens per month; split across adopters.",
     )
-    fundraise_trigger_months: float = Field(
+    fundraise_trigger_months: Float = Field(
         default=24.0, gt=0, le=240, description="Labs raise when their runway falls below this, months."
     )
-    round_months_of_burn: float = Field(
+    round_months_of_burn: Float = Field(
         default=24.0,
         gt=0,
         le=240,
         description="Size of a round at full attractiveness, in months of gross burn.",
     )
-    proximity_scale_eci: float = Field(
+    proximity_scale_eci: Float = Field(
         default=8.0,
         gt=0,
+        le=100,
         description="Benchmark distance to the frontier (ECI points) that cuts investor appetite by e (F7).",
     )
-    momentum_weight: float = Field(
+    momentum_weight: Float = Field(
         default=1.0, ge=0, le=10, description="Weight of 6-month usage growth in investor appetite."
     )
-    popularity_exponent: float = Field(
+    popularity_exponent: Float = Field(
         default=1.0, ge=0, le=5, description="Exponent on usage share in the odds of being considered (F4)."
     )
-    popularity_floor: float = Field(
+    popularity_floor: Float = Field(
         default=0.01,
         gt=0,
         le=1,
         description="Odds weight every available model has in consideration draws on top of "
         "share^popularity_exponent, so unpopular and new models are still seen now and then (F4).",
     )
-    recency_boost: float = Field(
+    recency_boost: Float = Field(
         default=2.0,
         ge=1,
         le=100,
         description="Odds multiplier of being considered for a model released within `recency_months`.",
     )
-    recency_months: int = Field(default=2, ge=0, le=24, description="How long a release counts as new.")
+    recency_months: Int = Field(default=2, ge=0, le=24, description="How long a release counts as new.")
 
 
 class PrehistoryPoint(Frozen):
     date: str = Field(description="Month, YYYY-MM, before the start.")
-    closed_eci: float = Field(description="Best closed model's benchmark score then, ECI points.")
-    open_eci: float = Field(description="Best open model's benchmark score then, ECI points.")
+    closed_eci: Float = Field(
+        ge=0, le=1000, description="Best closed model's benchmark score then, ECI points."
+    )
+    open_eci: Float = Field(ge=0, le=1000, description="Best open model's benchmark score then, ECI points.")
 
     _date = field_validator("date", mode="before")(_year_month)
 
@@ -421,11 +443,17 @@ class PrehistoryPoint(Frozen):
 class Prehistory(Frozen):
     """Frontier history before the start, so gaps in months are defined from tick 0 (F1)."""
 
-    closed_focus_eci: float = Field(
-        default=0.0, description="Closed frontier's benchmark focus, subtracted to get true capability."
+    closed_focus_eci: Float = Field(
+        default=0.0,
+        ge=-20,
+        le=30,
+        description="Closed frontier's benchmark focus, subtracted to get true capability.",
     )
-    open_focus_eci: float = Field(
-        default=0.0, description="Open frontier's benchmark focus, subtracted to get true capability."
+    open_focus_eci: Float = Field(
+        default=0.0,
+        ge=-20,
+        le=30,
+        description="Open frontier's benchmark focus, subtracted to get true capability.",
     )
     points: list[PrehistoryPoint] = Field(
         default_factory=list, description="Monthly or quarterly points, any order."
@@ -435,16 +463,16 @@ class Prehistory(Frozen):
 class AdoptersConfig(Frozen):
     """The adopter population (numpy arrays; each adopter stands for many real users)."""
 
-    n: int = Field(default=10_000, ge=10, le=10_000_000, description="Number of simulated adopters.")
-    burn_in_months: int = Field(
+    n: Int = Field(default=10_000, ge=10, le=10_000_000, description="Number of simulated adopters.")
+    burn_in_months: Int = Field(
         default=12,
         ge=0,
         le=120,
         description="Months of adopter choices at the start state before tick 0, so the run starts from "
         "settled, popularity-shaped adoption (F4).",
     )
-    segments: dict[str, SegmentConfig] = Field(description="Adopter segments by name.")
-    regions: dict[str, RegionConfig] = Field(
+    segments: dict[Key, SegmentConfig] = Field(description="Adopter segments by name.")
+    regions: dict[Key, RegionConfig] = Field(
         description="Regions by name; a region named like a bloc is its home."
     )
 
@@ -456,7 +484,9 @@ class Event(Frozen):
     set: dict[str, Any] = Field(
         description="Dotted parameter path -> new value, e.g. blocs.china.capital_multiplier."
     )
-    note: str = Field(default="", description="Plain-words description, shown in plots and reports.")
+    note: str = Field(
+        default="", max_length=500, description="Plain-words description, shown in plots and reports."
+    )
 
     _at = field_validator("at", mode="before")(_year_month)
 
@@ -478,22 +508,31 @@ class ExpectedEffect(Frozen):
 class Scenario(Frozen):
     """A complete, resolved scenario."""
 
-    name: str = Field(description="Short identifier used in output folder names.")
-    description: str = Field(default="", description="One line: what the scenario represents.")
+    name: str = Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$",
+        description="Short identifier used in output folder names: letters, digits, `_`, `.`, `-`; at most 64.",
+    )
+    description: str = Field(
+        default="", max_length=2000, description="One line: what the scenario represents."
+    )
     start: str = Field(default="2025-01", description="First simulated month, YYYY-MM.")
-    months: int = Field(default=48, ge=1, le=600, description="Number of monthly ticks.")
-    seed: int = Field(default=1, ge=0, description="Root seed; replicate seeds are spawned from it.")
-    replicates: int = Field(default=20, ge=1, le=10_000, description="Replicates per run.")
+    months: Int = Field(default=48, ge=1, le=600, description="Number of monthly ticks.")
+    seed: Int = Field(
+        default=1, ge=0, le=2**63 - 1, description="Root seed; replicate seeds are spawned from it."
+    )
+    replicates: Int = Field(default=20, ge=1, le=10_000, description="Replicates per run.")
     world: WorldConfig = Field(
         default_factory=WorldConfig, description="World-wide technical and economic parameters."
     )
     policy: PolicyConfig = Field(
         default_factory=PolicyConfig, description="Policies in force (they can start by event)."
     )
-    blocs: dict[str, BlocConfig] = Field(
+    blocs: dict[Key, BlocConfig] = Field(
         description="Origin blocs of labs, by name (us, china, eu, other, ...)."
     )
-    labs: dict[str, LabConfig] = Field(description="The labs, by name; order fixes their columns in tables.")
+    labs: dict[Key, LabConfig] = Field(description="The labs, by name; order fixes their columns in tables.")
     adopters: AdoptersConfig = Field(description="The adopter population: size, segments and regions.")
     prehistory: Prehistory = Field(
         default_factory=Prehistory, description="Frontier history before the start, for gaps in months."
@@ -507,6 +546,12 @@ class Scenario(Frozen):
         default_factory=dict,
         description="Dotted parameter path -> distribution drawn once per replicate. Written inline in a "
         "file (a mapping with a `dist` key in place of a number), the loader moves it here.",
+    )
+    pinned: list[str] = Field(
+        default_factory=list,
+        description="Dotted paths that a base scenario made uncertain but that were given an explicit value "
+        "(in a file that extends it, an override, a sweep or a lever): the value is used, nothing is drawn. "
+        "Filled by the loader; recorded in run manifests.",
     )
 
     _start = field_validator("start", mode="before")(_year_month)

@@ -10,7 +10,6 @@ uncertain parameters use a stream per parameter path, so scenarios that share pa
 from __future__ import annotations
 
 import os
-import zlib
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -21,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import Scenario, load_scenario, months_between, with_changes
+from ..config import Scenario, load_scenario, months_between, pin, with_changes
 from ..config.loader import SCENARIO_DIR
+from ..lifecycle import die_with_parent
+from ..seeding import draw_parameters, model_seed, replicate_seeds
 from .summary import summarise
 
 
@@ -59,39 +60,20 @@ class Results:
         self.summary = summarise(self.model, self.labs, self.scenario)
 
 
-def replicate_seeds(seed: int, replicates: int) -> list[np.random.SeedSequence]:
-    """Independent seed sequences for replicates 0..n-1 (the same index always gets the same one)."""
-    return np.random.SeedSequence(seed).spawn(replicates)
-
-
-def draw_parameters(scenario: Scenario, seed_seq: np.random.SeedSequence) -> dict[str, Any]:
-    """One value per uncertain parameter, each from its own stream keyed by the path's CRC32."""
-    params_entropy = np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, 0))
-    values: dict[str, Any] = {}
-    for path in sorted(scenario.uncertain):
-        rng = np.random.default_rng([*params_entropy.generate_state(2), zlib.crc32(path.encode())])
-        values[path] = scenario.uncertain[path].draw(rng)
-    return values
-
-
-def model_seed(seed_seq: np.random.SeedSequence) -> int:
-    """The integer seed handed to the Mesa model for this replicate (63 bits)."""
-    child = np.random.SeedSequence(seed_seq.entropy, spawn_key=(*seed_seq.spawn_key, 1))
-    return int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
 def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Run one replicate to the horizon; return (model rows, lab rows, drawn values with the seed)."""
     from ..model import EcosystemModel  # imported here: validating a file must not import Mesa
 
     seq = spec.seed_sequence
     drawn = draw_parameters(spec.scenario, seq)
-    scenario = with_changes(spec.scenario, drawn) if drawn else spec.scenario
+    # drawn values in, distributions out: the model draws nothing more
+    scenario = with_changes(spec.scenario, {**drawn, "uncertain": {}}) if drawn else spec.scenario
     seed = model_seed(seq)
     model = EcosystemModel(scenario, seed=seed)
     for _ in range(scenario.months - 1):
         model.step()
     model_df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+    model_df = model_df.drop(columns="seed")  # a replicate's seed is in its draws row
     model_df.insert(0, "replicate", spec.replicate)
     labs_df = model.datacollector.get_agent_vars_dataframe().reset_index()
     labs_df = labs_df.rename(columns={"Step": "tick"}).drop(columns=["AgentID"])
@@ -106,13 +88,15 @@ def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict
 START_METHOD = "fork" if "fork" in get_all_start_methods() else "spawn"
 
 
-def _init_worker() -> None:
-    """Worker set-up: one BLAS thread (numpy's BLAS otherwise oversubscribes the cores), and Ctrl-C left
-    to the parent, which cancels what is queued and cleans up."""
+def _init_worker(parent_pid: int | None = None) -> None:
+    """Worker set-up: exit with the parent (SIGTERM or SIGKILL of ``run.py`` leaves no worker behind), one
+    BLAS thread (numpy's BLAS otherwise oversubscribes the cores), and Ctrl-C left to the parent, which
+    cancels what is queued and cleans up."""
     import signal
 
     from threadpoolctl import threadpool_limits
 
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threadpool_limits(1)
 
@@ -124,17 +108,18 @@ def prepare(
     n_adopters: int | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Scenario:
-    """Load (if needed) and apply run-time changes; events beyond a shortened horizon are dropped."""
+    """Load (if needed) and apply run-time changes: ``overrides`` pin their parameters (an explicit value
+    wins over a distribution); events beyond a shortened horizon are dropped."""
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
-    changes: dict[str, Any] = dict(overrides or {})
+    if overrides:
+        sc = pin(sc, overrides)
     if n_adopters is not None:
-        changes["adopters.n"] = int(n_adopters)
+        sc = with_changes(sc, {"adopters.n": n_adopters})
     if months is not None and months != sc.months:
-        changes["months"] = int(months)
-        changes["events"] = [
-            e.model_dump() for e in sc.events if months_between(sc.start, e.at) < int(months)
-        ]
-    return with_changes(sc, changes) if changes else sc
+        horizon = with_changes(sc, {"months": months, "events": []}).months  # a valid number of months
+        kept = [e.model_dump() for e in sc.events if months_between(sc.start, e.at) < horizon]
+        sc = with_changes(sc, {"months": horizon, "events": kept})
+    return sc
 
 
 def simulate(
@@ -158,8 +143,10 @@ def simulate(
         progress: a progress bar (None: only on a terminal).
     """
     sc = prepare(scenario, months=months, n_adopters=n_adopters, overrides=overrides)
-    replicates = sc.replicates if replicates is None else int(replicates)
-    seed = sc.seed if seed is None else int(seed)
+    if replicates is not None or seed is not None:  # checked against the schema's bounds like a file's
+        given = {"replicates": replicates, "seed": seed}
+        sc = with_changes(sc, {k: v for k, v in given.items() if v is not None})
+    replicates, seed = sc.replicates, sc.seed
     specs = [
         ReplicateSpec(sc, i, int(s.entropy), tuple(s.spawn_key))
         for i, s in enumerate(replicate_seeds(seed, replicates))
@@ -194,7 +181,10 @@ def run_specs(
                 bar.update()
         else:
             pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=get_context(START_METHOD), initializer=_init_worker
+                max_workers=workers,
+                mp_context=get_context(START_METHOD),
+                initializer=_init_worker,
+                initargs=(os.getpid(),),
             )
             try:
                 futures = {pool.submit(run_replicate, spec): i for i, spec in enumerate(specs)}
