@@ -1,7 +1,8 @@
 """The what-if page in a real headless browser (Debian's chromium and chromium-driver, via selenium).
 
 The server is started as ``python run.py dashboard`` would (``simulation.dashboard.cli.main``) on a free
-loopback port in a subprocess, with saved runs going to a temporary folder; it is always terminated.
+loopback port in a subprocess, with saved runs going to a temporary folder; it is always terminated. The
+page is opened at the address the command printed (it carries the launch's token).
 Locally the test is skipped, with the reason, when Solara, selenium, chromium or chromedriver is missing;
 in CI (environment variable CI set) it fails instead. The screenshot is kept in ``test-artifacts/``
 (git-ignored).
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -55,13 +57,18 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    url = f"http://127.0.0.1:{port}/"
+    printed = re.compile(rf"What-if page: (http://127\.0\.0\.1:{port}/\?token=[\w-]+)")
+    url = ""
     try:
         deadline = time.monotonic() + READY_S
         while True:
             if proc.poll() is not None:
                 pytest.fail(f"the dashboard server exited ({proc.returncode}):\n{log.read_text()[-3000:]}")
+            found = printed.search(log.read_text())
+            url = found.group(1) if found else ""
             try:
+                if not url:
+                    raise OSError("no address printed yet")
                 with urllib.request.urlopen(url, timeout=2) as response:
                     if response.status == 200:
                         break
@@ -163,3 +170,39 @@ def test_page_levers_steps_refuses_and_saves(server, driver) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "dashboard.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 50_000
+
+
+def test_another_sites_page_cannot_drive_the_server(server, driver, tmp_path) -> None:
+    """A page from another origin -- here another port of 127.0.0.1, to which the browser even sends the
+    token cookie (SameSite ignores ports) -- cannot open the page's websocket: the server refuses its
+    Origin. (Run after the test above, the browser holds the cookie.)"""
+    import functools
+    import http.server
+    import threading
+
+    url, _ = server
+    dashboard = url.split("/?")[0]
+    (tmp_path / "other.html").write_text(
+        "<script>"
+        f"const ws = new WebSocket('{dashboard.replace('http', 'ws')}/jupyter/api/kernels/k/channels?session_id=s');"
+        "ws.onopen = () => { document.title = 'opened'; };"
+        "ws.onerror = () => { document.title = 'refused'; };"
+        "</script>"
+    )
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(tmp_path))
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        driver.get(f"http://127.0.0.1:{other.server_address[1]}/other.html")
+        title = wait_for(
+            driver, "the other page's websocket", lambda d: d.title in ("opened", "refused") and d.title
+        )
+        assert title == "refused"
+    finally:
+        other.shutdown()
+        other.server_close()

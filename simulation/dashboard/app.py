@@ -1,15 +1,21 @@
 """The live what-if page (Solara): pick a shipped scenario, move its levers, step or play month by month,
 watch the gap and adoption shares against the baseline, save the run for ``run.py compare``.
 
-Started by ``python run.py dashboard`` (``cli.py``); by hand: ``solara run simulation/dashboard/app.py``.
+Started by ``python run.py dashboard`` (``cli.py``), which serves it behind the guard (``server.py``).
 Settings come from the environment: ``SIMULATION_DASHBOARD_OUT`` (where saved runs go, default
 ``outputs``) and ``SIMULATION_DASHBOARD_ADOPTERS`` (default 3,000). Each browser tab has its own run.
 Only plain HTML and Vuetify widgets are used (no Markdown: its math renderer is not in solara-assets).
+
+Whatever comes from the page is checked before use: a scenario must be a shipped one's name (nothing else
+is read), a number must be a finite number, a checkbox on or off; the loader judges the rest. A refusal
+is one plain line on the page; any other failure shows only "internal error, see the terminal" and its
+traceback goes to the terminal, never to the page (``attempt``, and the error boundary ``Page``).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable
@@ -25,6 +31,7 @@ from simulation.dashboard import ADOPTERS_ENV, OUT_ENV, chart
 from simulation.dashboard.levers import (
     ADOPTERS,
     Levers,
+    check_shipped,
     defaults,
     event_dates,
     member_candidates,
@@ -46,20 +53,71 @@ CSS = """
 .whatif-status { font-size: 1.05rem; margin: 4px 0 8px; }
 .whatif-chart img { max-width: 100%; height: auto; }
 """
-logger = logging.getLogger(__name__)
+INTERNAL = "internal error, see the terminal"  # all the page says of an unexpected failure
+MESSAGE_CHARS, TEXT_SHOWN = 300, 40  # longest message shown; characters of refused input echoed
+logger = logging.getLogger("simulation.dashboard.app")  # not __name__: the server may load this as a script
 
 
 class LeverInputError(ValueError):
-    """Text in a lever field that is not a number (the loader judges numbers; this judges text)."""
+    """Input in a lever field that is not what it must be (not a number, not on/off). The loader judges
+    the values; this judges the text."""
+
+
+def shown(text: str) -> str:
+    """Refused text as echoed in a message: quoted, and cut short."""
+    return repr(text[:TEXT_SHOWN]) + ("..." if len(text) > TEXT_SHOWN else "")
 
 
 def number(label: str, text: str, kind: type[float] | type[int] = float) -> Any:
-    """The number typed in a field, or LeverInputError naming the field."""
+    """The number typed in a field, or LeverInputError naming the field (NaN and infinities included)."""
+    text = str(text).strip()
+    what = "a whole number" if kind is int else "a number"
     try:
-        return kind(text.strip().replace(",", "").replace("_", ""))
+        value = kind(text.replace(",", "").replace("_", ""))
     except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise LeverInputError(f"{label}: {text.strip()!r} is not {what}") from None
+        raise LeverInputError(f"{label}: {shown(text)} is not {what}") from None
+    if not math.isfinite(value):
+        raise LeverInputError(f"{label}: {shown(text)} is not a finite number")
+    return value
+
+
+def switch(label: str, value: object) -> bool:
+    """A checkbox's value: True or False, nothing else (the page's widgets send only these)."""
+    if not isinstance(value, bool):
+        raise LeverInputError(f"{label}: expected on or off, got a {type(value).__name__}")
+    return value
+
+
+def scenario_levers(name: object, seed: int) -> Levers:
+    """The levers of the scenario picked in the selector, keeping the seed. A value that is not a shipped
+    scenario's name (a path, say) is refused (NotShipped, a ScenarioError) before anything is read."""
+    return replace(defaults(check_shipped(name)), seed=seed)
+
+
+def page_message(err: BaseException) -> str:
+    """What the page says about ``err``: the one-line message of a refusal (the loader's ScenarioError or a
+    LeverInputError), cut to MESSAGE_CHARS; for anything else only INTERNAL."""
+    if not isinstance(err, (ScenarioError, LeverInputError)):
+        return INTERNAL
+    lines = str(err).strip().splitlines()
+    line = lines[0].strip() if lines else type(err).__name__
+    return line if len(line) <= MESSAGE_CHARS else line[: MESSAGE_CHARS - 3] + "..."
+
+
+def attempt(action: Callable[[], Any], say: Callable[[str], None], what: str) -> bool:
+    """Run ``action`` for input from the page; True when it went through. On failure ``say`` gets
+    :func:`page_message` and the terminal gets a line (with the traceback when it was not a refusal)."""
+    try:
+        action()
+    except (ScenarioError, LeverInputError) as err:
+        logger.info("what-if page: %s refused: %s", what, page_message(err))
+        say(page_message(err))
+        return False
+    except Exception:
+        logger.exception("what-if page: %s failed", what)
+        say(INTERNAL)
+        return False
+    return True
 
 
 @solara.component
@@ -85,30 +143,31 @@ def LeverPanel(
     levers: Levers,
     generation: int,
     whatif: WhatIf,
-    set_levers: Callable[[Levers], None],
-    refuse: Callable[[str], None],
+    submit: Callable[[Callable[[], Levers]], None],
 ) -> None:
-    """The scenario and its ``levers``; edits go to ``set_levers``. The fields are made anew for each
-    ``generation`` (of accepted levers), so after a refusal the next accepted edit clears refused text."""
+    """The scenario and its ``levers``; each edit goes to ``submit`` as a function making the new levers
+    (which may refuse the input). The fields are made anew for each ``generation`` (of accepted levers), so
+    after a refusal the next accepted edit clears refused text."""
     base = shipped(levers.scenario)
     dates = event_dates(base)
 
     def change(**values: Any) -> None:
-        set_levers(replace(whatif.levers, **values))
+        submit(lambda: replace(whatif.levers, **values))
 
     def typed(label: str, field: str, kind: type[float] | type[int] = float) -> Callable[[str], None]:
         def on_text(text: str) -> None:
-            try:
-                change(**{field: number(label, text, kind)})
-            except LeverInputError as err:
-                refuse(f"Refused: {err}.")
+            submit(lambda: replace(whatif.levers, **{field: number(label, text, kind)}))
 
         return on_text
 
     def member(lab: str) -> Callable[[bool], None]:
         def on_value(on: bool) -> None:
-            kept = [m for m in whatif.levers.consortium_members if m != lab]
-            change(consortium_members=tuple(sorted([*kept, lab] if on else kept)))
+            def members() -> Levers:
+                kept = [m for m in whatif.levers.consortium_members if m != lab]
+                chosen = [*kept, lab] if switch(lab, on) else kept
+                return replace(whatif.levers, consortium_members=tuple(sorted(chosen)))
+
+            submit(members)
 
         return on_value
 
@@ -117,7 +176,7 @@ def LeverPanel(
         "Scenario",
         values=scenario_names(),
         value=levers.scenario,
-        on_value=lambda name: set_levers(replace(defaults(name), seed=whatif.levers.seed)),
+        on_value=lambda name: submit(lambda: scenario_levers(name, whatif.levers.seed)),
     )
     solara.HTML("p", f"<i>{escape(base.description)}</i>")
     TextLever("Seed", str(levers.seed), typed("Seed", "seed", int), "lever-seed").key(f"seed-{generation}")
@@ -125,10 +184,10 @@ def LeverPanel(
         solara.Checkbox(
             label=f"Open-weight ban ({base.policy.ban.jurisdiction.upper()})",
             value=levers.ban,
-            on_value=lambda on: change(ban=on),
+            on_value=lambda on: submit(lambda: replace(whatif.levers, ban=switch("Open-weight ban", on))),
         )
     TextLever(
-        "Ban from (YYYY-MM)", levers.ban_from, lambda t: change(ban_from=t.strip()), "lever-ban_from"
+        "Ban from (YYYY-MM)", levers.ban_from, lambda t: change(ban_from=str(t).strip()), "lever-ban_from"
     ).key(f"ban_from-{generation}")
     TextLever(
         "Ban threshold (training FLOP)",
@@ -157,7 +216,7 @@ def LeverPanel(
                 solara.Checkbox(label=lab, value=lab in levers.consortium_members, on_value=member(lab))
     solara.Button(
         "Scenario's own levers",
-        on_click=lambda: set_levers(defaults(whatif.levers.scenario)),
+        on_click=lambda: submit(lambda: defaults(whatif.levers.scenario)),
         outlined=True,
         classes=["lever-defaults"],
     )
@@ -186,6 +245,27 @@ def status_line(run: pd.DataFrame, baseline: pd.DataFrame) -> None:
 
 @solara.component
 def Page() -> None:
+    """The page behind an error boundary: a failure no handler caught (while drawing the page, say) shows
+    only INTERNAL and a button to start again; its traceback goes to the terminal, not to the page."""
+    error, clear = solara.use_exception()
+
+    def log() -> None:
+        if error is not None:
+            logger.error("what-if page: the page failed", exc_info=error)
+
+    solara.use_effect(log, [error])
+    if error is None:
+        WhatIfPage()
+        return
+    solara.Title("What if? Open-weight vs closed AI")
+    with solara.Div(classes=["whatif-page"]):
+        solara.Error(f"The page stopped: {INTERNAL}.", classes=["whatif-failed"])
+        solara.Button("Start again", on_click=clear, color="primary", classes=["do-restart"])
+
+
+@solara.component
+def WhatIfPage() -> None:
+    """The levers, the controls, the chart and saving, for this tab's own what-if run."""
     adopters = int(os.environ.get(ADOPTERS_ENV, ADOPTERS))
     whatif = solara.use_memo(lambda: WhatIf(defaults(START_SCENARIO), n_adopters=adopters), [])
     rev = solara.use_reactive(0)  # bumped whenever the run changes
@@ -197,27 +277,33 @@ def Page() -> None:
     def bump() -> None:
         rev.set(rev.value + 1)
 
-    def set_levers(levers: Levers) -> None:
-        try:
-            whatif.apply(levers)
-        except ScenarioError as err:
-            refused.set(f"Refused: {err}. The run keeps the last accepted levers.")
-            return
-        except Exception as err:  # a model failure must not take the page down: say so, log it
-            logger.exception("levers %s", levers)
-            refused.set(f"Refused: the model failed with these levers ({err}). The run keeps the last ones.")
-            return
-        refused.set("")
-        accepted.set(accepted.value + 1)
-        bump()
+    def submit(make: Callable[[], Levers]) -> None:
+        """New levers from the page: made (checking the input) and applied, or refused in one line while
+        the run keeps the last accepted ones."""
+
+        def say(message: str) -> None:
+            refused.set(f"Refused: {message}. The run keeps the last accepted levers.")
+
+        if attempt(lambda: whatif.apply(make()), say, "levers"):
+            refused.set("")
+            accepted.set(accepted.value + 1)
+            bump()
+
+    def say_failed(what: str) -> Callable[[str], None]:
+        return lambda message: refused.set(f"{what} failed: {message}.")
 
     loop_id = solara.use_ref(0)  # the newest play loop; older ones stop
 
     def play_loop() -> None:
         loop_id.current += 1
         mine = loop_id.current
+        moved = [True]
+
+        def step() -> None:
+            moved[0] = whatif.step()
+
         while playing.value and loop_id.current == mine:
-            if not whatif.step():
+            if not attempt(step, say_failed("Play"), "play") or not moved[0]:
                 playing.set(False)
                 return
             bump()
@@ -226,16 +312,23 @@ def Page() -> None:
     solara.lab.use_task(play_loop, dependencies=[playing.value], prefer_threaded=True)
 
     def save() -> str:
-        count = number("Replicates to save", replicates.value, int)
-        if not 1 <= count <= MAX_REPLICATES:
-            raise LeverInputError(f"Replicates to save: expected 1 to {MAX_REPLICATES}, got {count}")
-        return str(whatif.save(os.environ.get(OUT_ENV, "outputs"), count))
+        try:
+            count = number("Replicates to save", replicates.value, int)
+            if not 1 <= count <= MAX_REPLICATES:
+                raise LeverInputError(f"Replicates to save: expected 1 to {MAX_REPLICATES}, got {count}")
+            return str(whatif.save(os.environ.get(OUT_ENV, "outputs"), count))
+        except (ScenarioError, LeverInputError) as err:
+            logger.info("what-if page: saving refused: %s", page_message(err))
+            raise
+        except Exception:  # shown as INTERNAL (page_message); the traceback only here
+            logger.exception("what-if page: saving failed")
+            raise
 
     save_task = solara.lab.use_task(save, dependencies=None, raise_error=False)
 
-    def control(action: Callable[[], Any]) -> Callable[[], None]:
+    def control(what: str, action: Callable[[], Any]) -> Callable[[], None]:
         def run() -> None:
-            action()
+            attempt(action, say_failed(what), what.lower())
             bump()
 
         return run
@@ -258,16 +351,23 @@ def Page() -> None:
     solara.Style(CSS)
     with solara.Div(classes=["whatif-page"]), solara.Columns([1, 3]):
         with solara.Column():
-            LeverPanel(whatif.levers, accepted.value, whatif, set_levers, refused.set)
+            LeverPanel(whatif.levers, accepted.value, whatif, submit)
         with solara.Column():
             solara.HTML("h1", "What if? Open-weight vs closed AI, month by month")
             with solara.Row(style={"align-items": "center"}):
                 busy = playing.value or whatif.done
                 solara.Button(
-                    "Reset", on_click=control(whatif.reset), disabled=playing.value, classes=["do-reset"]
+                    "Reset",
+                    on_click=control("Reset", whatif.reset),
+                    disabled=playing.value,
+                    classes=["do-reset"],
                 )
                 solara.Button(
-                    "Step", on_click=control(whatif.step), disabled=busy, color="primary", classes=["do-step"]
+                    "Step",
+                    on_click=control("Step", whatif.step),
+                    disabled=busy,
+                    color="primary",
+                    classes=["do-step"],
                 )
                 solara.Button(
                     "Pause" if playing.value else "Play",
@@ -278,7 +378,7 @@ def Page() -> None:
                 )
                 solara.Button(
                     "Run to end",
-                    on_click=control(lambda: whatif.step(whatif.horizon)),
+                    on_click=control("Run to end", lambda: whatif.step(whatif.horizon)),
                     disabled=busy,
                     classes=["do-end"],
                 )
@@ -318,4 +418,4 @@ def Page() -> None:
                     classes=["whatif-saved"],
                 )
             elif save_task.error:
-                solara.Error(f"Not saved: {save_task.exception}", classes=["whatif-save-error"])
+                solara.Error(f"Not saved: {page_message(save_task.exception)}", classes=["whatif-save-error"])

@@ -1,7 +1,9 @@
 """``python run.py dashboard [--port P] [--out DIR] [--adopters N]``: serve the what-if page on 127.0.0.1.
 
-Starts ``solara run simulation/dashboard/app.py`` in a subprocess and waits for it; Ctrl-C stops it. Needs
-the ``dashboard`` extra; without Solara it prints how to install it and returns 2.
+Makes a random token for this launch, prints the page's address with it (``http://127.0.0.1:P/?token=...``:
+the server refuses requests without it, see ``guard.py``), starts the server (``server.py``) in a
+subprocess and waits for it; Ctrl-C stops it. Needs the ``dashboard`` extra; without Solara it prints how to
+install it and returns 2.
 """
 
 from __future__ import annotations
@@ -10,30 +12,26 @@ import argparse
 import contextlib
 import importlib.util
 import os
+import secrets
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import ADOPTERS_ENV, OUT_ENV
+from . import ADOPTERS_ENV, OUT_ENV, TOKEN_ENV
+from .server import SOLARA_ENV, page_url
 
-APP = Path(__file__).with_name("app.py")
-HOST = "127.0.0.1"
 EXIT_USAGE = 2
 INSTALL_HINT = 'run.py dashboard needs Solara: pip install -e ".[dashboard]"'
-# No telemetry, no version check against PyPI, no "runs on Solara" banner; assets come from solara-assets.
-SOLARA_ENV = {
-    "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
-    "SOLARA_THEME_SHOW_BANNER": "False",
-}
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run.py dashboard",
         description="Serve the live what-if page on 127.0.0.1: move a scenario's levers, step month by "
-        "month, watch the gap and adoption against the baseline, save runs for run.py compare.",
+        "month, watch the gap and adoption against the baseline, save runs for run.py compare. Open the "
+        "address it prints: it carries this launch's token, without which the server refuses requests.",
     )
     p.add_argument("--port", type=int, default=8765, metavar="P", help="port (default 8765)")
     p.add_argument("--out", default="outputs", metavar="DIR", help="where saved runs go (default: outputs)")
@@ -48,21 +46,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def command(port: int) -> list[str]:
-    """The server command line."""
-    return [
-        sys.executable,
-        "-m",
-        "solara",
-        "run",
-        str(APP),
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--production",
-        "--no-open",
-        "--no-check-version",
-    ]
+    """The server command line (the token goes in the environment: a command line is visible to every user
+    of the machine)."""
+    return [sys.executable, "-m", "simulation.dashboard.server", "--port", str(port)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -79,13 +65,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             "run.py dashboard: error: --adopters must be at least 10 and --port 1 to 65535", file=sys.stderr
         )
         return EXIT_USAGE
+    token = secrets.token_urlsafe(32)  # a new one at each launch
     env = {
         **os.environ,
         **SOLARA_ENV,
         OUT_ENV: str(Path(args.out).resolve()),
         ADOPTERS_ENV: str(args.adopters),
+        TOKEN_ENV: token,
     }
-    print(f"What-if page: http://{HOST}:{args.port}/ (Ctrl-C stops it); saved runs go to {env[OUT_ENV]}")
+    print(f"What-if page: {page_url(args.port, token)}", flush=True)
+    print(
+        "Open that address (the server refuses requests without its token); Ctrl-C stops it; saved runs "
+        f"go to {env[OUT_ENV]}",
+        flush=True,
+    )
     previous = signal.getsignal(signal.SIGTERM)
     server = subprocess.Popen(command(args.port), env=env)
     with contextlib.suppress(ValueError):  # not the main thread: leave SIGTERM alone

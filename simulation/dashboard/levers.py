@@ -6,7 +6,8 @@ capital multiplier in ``china_funding_squeeze`` is the depth of the squeeze from
 set by a moved lever is no longer drawn per replicate. The open-weight ban is the event ``{at: ban_from,
 set: {policy.ban.active: true}}``; consortium members are the labs the consortium's event tops up.
 Everything is validated by the loader (``with_changes``): a bad value raises
-:class:`~simulation.config.ScenarioError` with the loader's one-line message.
+:class:`~simulation.config.ScenarioError` with the loader's one-line message. Only shipped scenarios are
+used, by name: any other value (a path, say) raises :class:`NotShipped` before anything is read.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ..config import Scenario, add_months, load_scenario, with_changes
+from ..config import Scenario, ScenarioError, add_months, load_scenario, with_changes
 from ..config.loader import SCENARIO_DIR, get_path
 
+NAME_SHOWN = 60  # characters of a refused scenario value echoed in the message
 ADOPTERS = 3_000  # fewer than a full run's 10,000, so stepping and re-running feel immediate
 BAN_ACTIVE = "policy.ban.active"
 CONSORTIUM = "consortium"
@@ -58,15 +60,38 @@ class Levers:
     consortium_members: tuple[str, ...] = ()
 
 
+class NotShipped(ScenarioError):
+    """A scenario value that is not the name of a shipped scenario (nothing was read)."""
+
+    def __init__(self, name: object, names: list[str]):
+        if isinstance(name, str):
+            shown = repr(name[:NAME_SHOWN]) + ("..." if len(name) > NAME_SHOWN else "")
+        else:
+            shown = f"a {type(name).__name__}"
+        super().__init__("scenario", "", f"{shown} is not a shipped scenario (one of: {', '.join(names)})")
+
+
 def scenario_names() -> list[str]:
     """The shipped scenarios, by name."""
     return sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
 
 
-@cache
+def check_shipped(name: object) -> str:
+    """``name`` if it names a shipped scenario; otherwise NotShipped, before any file is opened."""
+    names = scenario_names()
+    if isinstance(name, str) and name in names:
+        return name
+    raise NotShipped(name, names)
+
+
 def shipped(name: str) -> Scenario:
-    """A shipped scenario as loaded (read once: scenarios are frozen)."""
-    return load_scenario(name)
+    """A shipped scenario as loaded (read once: scenarios are frozen); NotShipped for any other value."""
+    return _load_shipped(check_shipped(name))
+
+
+@cache
+def _load_shipped(name: str) -> Scenario:
+    return load_scenario(SCENARIO_DIR / f"{name}.yaml")  # by path: a file named like it in the cwd is not it
 
 
 def defaults(scenario: str) -> Levers:

@@ -1,9 +1,10 @@
 """One participant's what-if run: the levers, the scenario they give, the model stepped month by month,
 the baseline drawn behind it, and saving a replicate set as ``run.py`` does.
 
-The stepped run is one Mesa model at the scenario's seed with uncertain parameters at their central
-values; the baseline is the same with the shipped baseline (common random numbers), so with no lever moved
-on ``baseline`` the two lines coincide. No web packages here: the page (``app.py``) only calls this.
+The stepped run is one Mesa model at the scenario's seed (passed explicitly: a model built without one
+draws a fresh seed) with uncertain parameters at their central values; the baseline is the same with the
+shipped baseline (common random numbers), so with no lever moved on ``baseline`` the two lines coincide.
+No web packages here: the page (``app.py``) only calls this.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ BASELINE = "baseline"
 def baseline_series(seed: int, n_adopters: int) -> pd.DataFrame:
     """The shipped baseline run to its horizon with this seed and adopter count (run once, then cached)."""
     scenario = with_changes(shipped(BASELINE), {"adopters.n": n_adopters, "seed": seed})
-    model = EcosystemModel(scenario)
+    model = EcosystemModel(scenario, seed=scenario.seed)
     for _ in range(scenario.months - 1):
         model.step()
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -45,7 +46,7 @@ class WhatIf:
         self._lock = threading.RLock()
         self.levers = levers
         self.scenario: Scenario = build(levers, n_adopters)
-        self.model = EcosystemModel(self.scenario)
+        self.model = EcosystemModel(self.scenario, seed=self.scenario.seed)
 
     # -- levers and stepping ------------------------------------------------------------------------------
     def apply(self, levers: Levers) -> None:
@@ -55,7 +56,7 @@ class WhatIf:
             return
         scenario = build(levers, self.n_adopters)
         with self._lock:
-            model = EcosystemModel(scenario)
+            model = EcosystemModel(scenario, seed=scenario.seed)
             for _ in range(min(self.tick, scenario.months - 1)):
                 model.step()
             self.model.dispose()  # a workshop tries many what-ifs: memory stays flat
@@ -75,7 +76,7 @@ class WhatIf:
     def reset(self) -> None:
         with self._lock:
             self.model.dispose()
-            self.model = EcosystemModel(self.scenario)
+            self.model = EcosystemModel(self.scenario, seed=self.scenario.seed)
 
     @property
     def tick(self) -> int:
