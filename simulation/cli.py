@@ -162,7 +162,7 @@ OPTIONS = {"months": "--months", "adopters.n": "--adopters", "replicates": "--re
 
 def run_all(scenarios: list[Scenario], args: argparse.Namespace, argv: list[str]) -> int:
     from .experiments import simulate
-    from .outputs import write_run
+    from .outputs import NonFiniteResultsError, RunFolderError, write_run
 
     problem = unwritable(Path(args.out))
     if problem:  # found before hours of simulation, not after
@@ -187,7 +187,7 @@ def run_all(scenarios: list[Scenario], args: argparse.Namespace, argv: list[str]
         wall = time.perf_counter() - started
         try:
             folder = write_run(results, args.out, command=command, wall_time_s=wall)
-        except OSError as exc:
+        except (OSError, RunFolderError, NonFiniteResultsError) as exc:  # e.g. tables with NaN or inf
             print(f"error: could not save the {scenario.name} run: {exc}", file=sys.stderr)
             return 1
         print(summary_text(results, wall))

@@ -15,13 +15,20 @@ command do) are *paired*: replicate i of each drew the same random numbers, so d
 replicate by replicate and their 5-95% interval shows the scenario's effect, not sampling noise. Unpaired
 runs get the difference of medians and the 5-95% range of all cross-replicate differences, flagged as
 not paired. Anything that cannot be compared raises :class:`CompareError` before anything is written.
+
+Run folders are untrusted: they are read with every check of :func:`~simulation.outputs.read_run`, and any
+text from them (scenario, lab and bloc names, descriptions, event notes) is escaped where it is written:
+HTML in the report, Markdown in differences.md, and cells a spreadsheet would take for a formula
+neutralised (a leading ``'``) in the CSV files.
 """
 
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -170,7 +177,7 @@ def build(runs: Sequence[RunData], align: str | None = None) -> Comparison:
     models, window, axis = align_models(runs, align)
     labels = unique_labels([r.name for r in runs])
     compared = [
-        Compared(label, run, model, per_replicate(run, model), events_in(run, model))
+        Compared(label, run, model, checked_indicators(run, model), events_in(run, model))
         for label, run, model in zip(labels, runs, models, strict=True)
     ]
     ref = compared[0]
@@ -242,6 +249,26 @@ def per_replicate(run: RunData, model: pd.DataFrame) -> pd.DataFrame:
     """Key indicators per replicate over the window (``indicators`` reads only the scenario's blocs)."""
     blocs = run.scenario.get("blocs") or {}
     return indicators(model, SimpleNamespace(blocs=blocs))  # type: ignore[arg-type]
+
+
+def checked_indicators(run: RunData, model: pd.DataFrame) -> pd.DataFrame:
+    """:func:`per_replicate`, refused with a :class:`CompareError` naming the run folder when its model
+    table lacks a column an indicator needs or an indicator comes out NaN or infinite (say a zero it
+    divides by): a comparison never shows a number it could not compute."""
+    try:
+        table = per_replicate(run, model)
+    except KeyError as err:
+        raise CompareError(
+            f"{run.path}: timeseries.csv has no column {err.args[0]!r}, which the comparison needs"
+        ) from None
+    numbers = table.apply(pd.to_numeric, errors="coerce")
+    bad = [str(c) for c in numbers.columns if not np.isfinite(numbers[c].to_numpy(dtype=float)).all()]
+    if bad:
+        raise CompareError(
+            f"{run.path}: indicator {bad[0]!r} is not a finite number in every replicate "
+            "(from the values in timeseries.csv over the compared window)"
+        )
+    return table
 
 
 def events_in(run: RunData, model: pd.DataFrame) -> list[dict[str, Any]]:
@@ -457,8 +484,8 @@ def write_comparison(comparison: Comparison, out: str | Path = "outputs", comman
     tmp.mkdir()
     try:
         plots = plotting.plot_overlays(overlay_series(comparison), tmp / FILES["plots"], comparison.axis)
-        comparison.differences.to_csv(tmp / FILES["csv"], index=False)
-        comparison.by_replicate.to_csv(tmp / FILES["replicates"], index=False)
+        spreadsheet_safe(comparison.differences).to_csv(tmp / FILES["csv"], index=False)
+        spreadsheet_safe(comparison.by_replicate).to_csv(tmp / FILES["replicates"], index=False)
         (tmp / FILES["md"]).write_text(markdown_table(comparison), encoding="utf-8")
         manifest = comparison_manifest(comparison, created, command)
         (tmp / FILES["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -509,26 +536,60 @@ def comparison_manifest(comparison: Comparison, created: datetime, command: str 
     }
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]|#~!$])")
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells a spreadsheet would read as a formula (beginning with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return) begin with ``'`` instead; numbers stay numbers."""
+    out = frame.copy()
+    for column in out.columns:
+        if _is_text(out[column]):
+            out[column] = out[column].map(formula_safe)
+    return out
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+
+
+def formula_safe(value: Any) -> Any:
+    """One cell: text that a spreadsheet would evaluate gets a leading ``'``; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def md(text: Any) -> str:
+    """Text from a run folder for Markdown: one line, HTML special characters as entities (no raw HTML),
+    and Markdown's own (emphasis, code, links, table bars, headings) escaped with a backslash."""
+    one_line = " ".join(str(text).split())
+    return MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(one_line, quote=False))
+
+
 def markdown_table(comparison: Comparison) -> str:
-    """The difference table as Markdown: one section per scenario, its pairing said in words."""
-    ref = comparison.reference.label
+    """The difference table as Markdown: one section per scenario, its pairing said in words. Every text
+    from a run folder is escaped (:func:`md`)."""
+    ref = md(comparison.reference.label)
     lines = [
         f"# Differences from the reference, {ref}",
         "",
-        f"Compared over {comparison.window}. Values at the last month compared, or averages over the "
+        f"Compared over {md(comparison.window)}. Values at the last month compared, or averages over the "
         "period where the indicator says so; shares in %, their differences in percentage points.",
         "",
     ]
     for label, rows in comparison.differences.groupby("scenario", sort=False):
         p = comparison.pairing[str(label)]
-        lines += [f"## {label} minus {ref}", "", f"**{p.reason}.** " + interval_note(p.paired), ""]
+        lines += [f"## {md(label)} minus {ref}", "", f"**{md(p.reason)}.** " + interval_note(p.paired), ""]
         lines += [
-            f"| Indicator | Unit | {ref} | {label} | Difference | 5% | 95% |",
+            f"| Indicator | Unit | {ref} | {md(label)} | Difference | 5% | 95% |",
             "|---|---|---:|---:|---:|---:|---:|",
         ]
         for row in rows.itertuples():
             lines.append(
-                f"| {row.label} | {row.unit} | {num(row.reference_median)} | {num(row.scenario_median)} "
+                f"| {md(row.label)} | {md(row.unit)} "
+                f"| {num(row.reference_median)} | {num(row.scenario_median)} "
                 f"| {num(row.difference, sign=True)} | {num(row.difference_p5, sign=True)} "
                 f"| {num(row.difference_p95, sign=True)} |"
             )

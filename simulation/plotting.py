@@ -77,6 +77,7 @@ STYLE: dict[str, Any] = {
     "grid.color": "#cccccc",
     "grid.linewidth": 0.8,
     "lines.linewidth": 3.0,
+    "text.parse_math": False,  # names and notes from scenario files are drawn as written, never as math
 }
 BAND_ALPHA = 0.2
 RUNWAY_DISPLAY_CAP_MONTHS = 60.0

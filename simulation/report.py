@@ -3,6 +3,10 @@ scripts, nothing fetched), readable offline and printable.
 
 Sections: the scenarios and their descriptions; what each changes relative to the reference; the overlay
 figures; the difference table with its pairing said in words; the provenance of every run.
+
+Every value that comes from a run folder or a scenario (names, descriptions, seeds, replicates, event notes,
+parameter paths and values, versions, commands) goes through ``html.escape``: no file can put markup or a
+script in the page.
 """
 
 from __future__ import annotations
@@ -101,8 +105,9 @@ def scenarios_section(comparison: Comparison) -> str:
         description = c.run.scenario.get("description") or "(no description)"
         rows.append(
             f"<tr><td>{swatch(comparison, c.label)}<strong>{escape(c.label)}</strong>{role}</td>"
-            f"<td>{escape(description)}</td><td>{months} months from {escape(start)}</td>"
-            f'<td class="n">{c.run.manifest.get("replicates")}</td><td class="n">{c.run.manifest.get("seed")}</td></tr>'
+            f"<td>{escape(str(description))}</td><td>{escape(f'{months} months from {start}')}</td>"
+            f'<td class="n">{escape(str(c.run.manifest.get("replicates")))}</td>'
+            f'<td class="n">{escape(str(c.run.manifest.get("seed")))}</td></tr>'
         )
     return (
         "<table><thead><tr><th>Scenario</th><th>Description</th><th>Period run</th>"
@@ -120,7 +125,27 @@ def changes_section(comparison: Comparison) -> str:
     ]
     for label, changes in comparison.changes.items():
         parts.append(f"<h3>{swatch(comparison, label)}{escape(label)}</h3>{changes_list(changes)}")
+    pinned = [(c.label, pinned_paths(c.run.manifest)) for c in comparison.runs]
+    if any(paths for _, paths in pinned):
+        items = "".join(f"<li>{escape(label)}: {pinned_text(paths)}</li>" for label, paths in pinned if paths)
+        parts.append(
+            "<h3>Set explicitly, not drawn</h3>"
+            '<p class="note">Parameters a distribution would have drawn in every replicate, held at the value '
+            "given instead (an override, a sweep, a lever or a file that extends another):</p>"
+            f'<ul class="changes">{items}</ul>'
+        )
     return "".join(parts)
+
+
+def pinned_paths(manifest: dict[str, Any]) -> list[str]:
+    """The parameters a run set explicitly instead of drawing them (``pinned`` in its manifest)."""
+    return [str(p) for p in manifest.get("pinned") or []]
+
+
+def pinned_text(paths: Sequence[str]) -> str:
+    if not paths:
+        return "none (every uncertain parameter was drawn)"
+    return "set explicitly, not drawn: " + ", ".join(f"<code>{escape(p)}</code>" for p in paths)
 
 
 def changes_list(changes: Changes) -> str:
@@ -199,13 +224,21 @@ def provenance_section(comparison: Comparison, manifest: dict[str, Any]) -> str:
             ("Replicates", escape(str(m.get("replicates")))),
             ("Period", escape(f"{m.get('months')} months from {m.get('start')}")),
             ("Adopters", escape(f"{m.get('adopters'):,}" if isinstance(m.get("adopters"), int) else "?")),
+            ("Pinned parameters", pinned_text(pinned_paths(m))),
             ("Versions", escape(versions)),
             ("Git commit", f"<code>{escape(commit)}</code>"),
             ("Command", f"<code>{escape(str(m.get('command') or '(from Python)'))}</code>"),
-            ("Created", escape(f"{m.get('created_utc')} (UTC)" + (f", {wall:.1f} s" if wall else ""))),
+            (
+                "Created",
+                escape(f"{m.get('created_utc')} (UTC)" + (f", {wall:.1f} s" if _is_number(wall) else "")),
+            ),
         ]
         rows = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in fields)
         parts.append(f'<h3>{swatch(comparison, c.label)}{escape(c.label)}</h3><dl class="prov">{rows}</dl>')
     command = manifest.get("command") or "(from Python: simulation.compare)"
-    parts.append(f'<p class="note">This comparison: <code>{escape(command)}</code>.</p>')
+    parts.append(f'<p class="note">This comparison: <code>{escape(str(command))}</code>.</p>')
     return "".join(parts)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0

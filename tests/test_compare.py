@@ -20,16 +20,16 @@ from simulation.outputs import write_run
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny.yaml"
 PLOTS = {"gap.png", "open_share.png", "open_usage_by_origin.png", "labs_alive.png"}
-BAN = f"""extends: {TINY}
+BAN = """extends: tiny
 name: tiny_ban
 description: "Tiny with a US open-weight ban from 2025-04."
 policy:
-  ban: {{jurisdiction: us, threshold_flop: 1.0e+26}}
+  ban: {jurisdiction: us, threshold_flop: 1.0e+26}
 labs:
-  meta: {{ban_response: close}}
+  meta: {ban_response: close}
 events:
   - at: 2025-04
-    set: {{policy.ban.active: true}}
+    set: {policy.ban.active: true}
     note: "US open-weight ban"
 """
 
@@ -42,7 +42,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     ban = root / "ban.yaml"
     ban.write_text(BAN)
     later = root / "later.yaml"
-    later.write_text(f"extends: {TINY}\nname: tiny_later\nstart: 2025-04\n")
+    later.write_text("extends: tiny\nname: tiny_later\nstart: 2025-04\n")
     specs = {
         "reference": (TINY, {}),
         "ban": (ban, {}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 import pytest
 
 from simulation import load_scenario, plotting, simulate
-from simulation.outputs import RunData, RunFolderError, read_run, write_run
+from simulation.outputs import NonFiniteResultsError, RunData, RunFolderError, read_run, write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny.yaml"
@@ -57,6 +58,13 @@ def test_manifest_records_the_run(run_dir: Path, results) -> None:
     assert manifest["git"] is None or re.fullmatch(r"[0-9a-f]{40}", manifest["git"]["commit"])
     assert manifest["command"] == "python run.py tiny" and manifest["wall_time_s"] == 1.5
     assert manifest["created_utc"].endswith("+00:00")
+    assert manifest["format"] == 2 and manifest["pinned"] == []
+    model = manifest["tables"]["timeseries.csv"]
+    assert model["columns"] == list(results.model.columns) and model["rows"] == 36
+    assert model["types"]["tick"] == "int" and model["types"]["date"] == "text"
+    assert model["types"]["gap_months_true"] == "float"
+    assert manifest["tables"]["labs.csv"]["types"]["open"] == "bool"
+    assert manifest["tables"]["summary.csv"]["columns"] == ["indicator", "median", "p5", "p95", "replicates"]
 
 
 def test_summary_json_matches_summary(run_dir: Path, results) -> None:
@@ -98,6 +106,38 @@ def test_read_run_refuses_what_is_not_a_complete_run(run_dir: Path, tmp_path: Pa
     (partial / "manifest.json").write_text("{not json")
     with pytest.raises(RunFolderError, match="unreadable"):
         read_run(partial)
+
+
+@pytest.mark.parametrize(
+    ("table", "filename", "column", "value"),
+    [("model", "timeseries.csv", "gap_months_true", np.nan), ("labs", "labs.csv", "cash_usd", -np.inf)],
+)
+def test_results_with_nan_or_inf_are_never_saved(
+    results, tmp_path: Path, table: str, filename: str, column: str, value: float
+) -> None:
+    frame = getattr(results, table).copy()
+    first = frame.index[(frame["replicate"] == 1) & (frame["tick"] == 4)][0]
+    later = frame.index[(frame["replicate"] == 2) & (frame["tick"] == 9)][0]
+    frame.loc[[first, later], column] = value
+    bad = copy.copy(results)
+    setattr(bad, table, frame)
+    out = tmp_path / "out"
+    with pytest.raises(NonFiniteResultsError) as caught:
+        write_run(bad, out)
+    message = str(caught.value)
+    assert f"({filename})" in message and f"column {column!r}" in message
+    assert "at replicate 1, tick 4" in message and "(and 1 more)" in message  # the first one is named
+    assert not out.exists()  # no run folder, no temporary folder, no scenario folder
+
+
+def test_a_folder_the_reader_would_refuse_is_never_marked_complete(results, tmp_path: Path) -> None:
+    """The writer reads its folder back with every check of read_run before marking it complete."""
+    bad = copy.copy(results)
+    bad.draws = results.draws.assign(**{"world.not_drawn": 1.0})
+    out = tmp_path / "out"
+    with pytest.raises(RunFolderError, match="does not make uncertain"):
+        write_run(bad, out)
+    assert not out.exists()
 
 
 @pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
