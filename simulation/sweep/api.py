@@ -11,22 +11,23 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import json
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 
 from ..config import Scenario
 from .executors import RUNS_PER_TASK, ExecutorKind, check_executor, open_executor, run_all
 from .plan import make_plan
-from .spec import SweepError, SweepSpec, parse_spec
-from .storage import MANIFEST, RUNS_FILE, SERIES_FILE, SweepStore, read_table
+from .spec import SweepError, SweepSpec, parse_spec, safe_name
+from .storage import CORRUPT, MANIFEST, RUNS_FILE, SERIES_FILE, SweepStore, read_manifest, read_table
 
 if TYPE_CHECKING:
     from .task import RunOutput
@@ -110,15 +111,19 @@ def sweep(
             scalars (default: the gap in months and open shares).
         executor, workers, scheduler: "local" processes (default all cores; 1: this process) or "dask"
             (``scheduler`` address of a running cluster, else a LocalCluster of ``workers`` processes).
-        out: folder that receives each run as it finishes (default: a temporary folder); ``resume``
-            finishes a sweep left there unfinished, running only the missing runs.
+        out: folder that receives each run as it finishes (default: a temporary folder), held by this
+            sweep alone while it runs (another sweep into it is refused); ``resume`` finishes the sweep
+            saved there: it runs again every run not saved whole with status ok (missing, failed, or a
+            damaged part file, which is set aside as ``*.corrupt``).
         months, n_adopters, overrides: fixed changes to the base, as in ``simulation.run``.
 
     Everything is checked before any run: a bad path, range, sampler, ``n`` or outcome raises
-    :class:`SweepError`. A run that raises is recorded (``status="error"``) and the sweep goes on.
-    """
+    :class:`SweepError`. A run that raises is recorded (``status="error"``) and the sweep goes on;
+    ``resume`` runs it again."""
     data: dict[str, Any] = {
-        "name": name or (base.name if isinstance(base, Scenario) else Path(str(base)).stem),
+        "name": name
+        if name is not None
+        else safe_name(base.name if isinstance(base, Scenario) else Path(str(base)).stem),
         "base": base.name if isinstance(base, Scenario) else str(base),
         "months": months,
         "adopters": n_adopters,
@@ -157,15 +162,25 @@ def run_sweep(
     out: str | Path | None = None,
     resume: bool = False,
     progress: bool | None = None,
+    then: Callable[[SweepResult], None] | None = None,
 ) -> SweepResult:
-    """Run a validated spec (the API and the CLI both end here)."""
+    """Run a validated spec (the API and the CLI both end here). ``then`` is called with the result while
+    the folder is still held by this sweep (the CLI writes its reports and figures there)."""
     check_executor(executor, workers, scheduler)
     require_extras(spec.sampler, executor)
     plan = make_plan(spec, base, file)
-    with _folder(out) as folder:
-        store = SweepStore.open(folder, plan, resume)
-        done = store.done()
-        failed = int((store.read_runs()["status"] != "ok").sum()) if done else 0
+    with _folder(out) as folder, SweepStore.open(folder, plan, resume) as store:
+        done = store.done()  # runs saved whole and ok: failed, missing and damaged runs run (again)
+        if store.set_aside:
+            warnings.warn(
+                f"{len(store.set_aside)} damaged part file(s) in {store.path / 'parts'} set aside as "
+                f"*{CORRUPT} (kept for inspection); their runs run again",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        if len(done) < plan.total:
+            store.mark_incomplete()
+        failed = 0
         bar = _progress_bar(plan.total, len(done), spec.name, progress)
         bar.set_postfix_str(f"{failed} failed", refresh=False)
 
@@ -182,7 +197,13 @@ def run_sweep(
                 run_all(plan.tasks(done), pool, slots, on_output, RUNS_PER_TASK[executor])
         finally:
             bar.close()
-        runs, series = store.read_runs(), store.read_series()
+        try:
+            runs, series = store.read_runs(), store.read_series()
+        except Exception as exc:  # noqa: BLE001 - a part damaged while this sweep ran
+            raise SweepError(
+                store.path, "parts", f"a saved run does not read back ({exc}); resume to run it again"
+            ) from None
+        series = series[series["run"].isin(runs.loc[runs["status"] == "ok", "run"])].reset_index(drop=True)
         extra = {
             "runs_ok": int((runs["status"] == "ok").sum()),
             "runs_failed": int((runs["status"] != "ok").sum()),
@@ -190,12 +211,13 @@ def run_sweep(
                 "executor": executor,
                 "workers": workers,
                 "runs": plan.total - len(done),
+                "retried_failed": sum(1 for status in store.saved.values() if status != "ok"),
+                "parts_set_aside": [str(p.relative_to(store.path)) for p in store.set_aside],
                 "wall_time_s": round(time.perf_counter() - t0, 3),
             },
         }
         store.finish(runs, series, extra)
-        manifest = json.loads((store.path / MANIFEST).read_text(encoding="utf-8"))
-        return SweepResult(
+        result = SweepResult(
             runs=runs,
             series=series,
             samples=plan.samples_frame(),
@@ -204,20 +226,23 @@ def run_sweep(
             scalars=plan.scalars,
             series_metrics=plan.series,
             path=None if out is None else store.path,
-            manifest=manifest,
+            manifest=read_manifest(store.path),
         )
+        if then is not None:
+            then(result)
+        return result
 
 
 def load_sweep(path: str | Path) -> SweepResult:
     """A completed sweep read back from its folder."""
     path = Path(path)
-    try:
-        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(path, "", "holds no sweep (no manifest.json)") from None
+    manifest = read_manifest(path)
     if not manifest.get("complete"):
         raise SweepError(path, "", "holds an unfinished sweep; resume it first")
-    spec = SweepSpec.model_validate(manifest["spec"])
+    try:
+        spec = SweepSpec.model_validate(manifest["spec"])
+    except (KeyError, ValidationError) as exc:
+        raise SweepError(path, MANIFEST, f"holds no sweep spec this version can read ({exc})") from None
     samples = pd.DataFrame(manifest["samples"], columns=list(spec.parameters))
     samples.insert(0, "sample", np.arange(len(samples)))
     design = None if manifest["design"] is None else np.asarray(manifest["design"], dtype=float)

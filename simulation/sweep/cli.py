@@ -1,18 +1,20 @@
 """``python run.py sweep sweeps/NAME.yaml [--executor local|dask] [--scheduler ADDRESS] [--workers N]
 [--resume] [--out DIR]``: run a sweep spec, save its tables, indices and figures, print the indices.
 
-The output folder (default ``outputs/sweeps/<name>``) receives each run as it finishes; after a crash or
-Ctrl-C, the same command with ``--resume`` runs only what is missing. It then holds ``runs.parquet``,
-``series.parquet``, ``runs.csv``, ``indices.csv`` and ``indices_by_month.csv`` (samplers sobol, morris,
-lhs) and ``plots/``.
+The output folder (default ``outputs/sweeps/<name>``) receives each run as it finishes, and is held by
+this sweep alone (a second sweep into it is refused). After a crash or Ctrl-C, the same command with
+``--resume`` runs what is missing, failed or damaged. It then holds ``runs.parquet``, ``series.parquet``,
+``runs.csv``, ``indices.csv`` and ``indices_by_month.csv`` (samplers sobol, morris, lhs) and ``plots/``.
 
-Exit codes: 0 done (failed runs are listed); 2 a bad spec, option or output folder; 130 interrupted.
+Exit codes: 0 every run ok; 1 done, but some runs failed (saved with their error; ``--resume`` runs them
+again); 2 a bad spec, option or output folder (also one in use by another sweep); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,7 +24,12 @@ from ..config import ScenarioError
 if TYPE_CHECKING:
     from .api import SweepResult
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+EXIT_OK, EXIT_FAILED_RUNS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EPILOG = (
+    "exit status: 0 every run ok; 1 done, but some runs failed (saved with their error; run the same "
+    "command with --resume to run them again); 2 a bad spec, option or output folder (also one in use by "
+    "another sweep); 130 interrupted (finished runs are saved: --resume)"
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,6 +37,7 @@ def parser() -> argparse.ArgumentParser:
         prog="run.py sweep",
         description="Run a parameter sweep (grid, Latin hypercube, Sobol' or Morris) of a scenario and its "
         "sensitivity analysis; every run is saved as it finishes.",
+        epilog=EPILOG,
     )
     p.add_argument("spec", metavar="SPEC.yaml", help="sweep spec (see sweeps/)")
     p.add_argument("--executor", choices=("local", "dask"), default="local", help="default: local processes")
@@ -39,7 +47,12 @@ def parser() -> argparse.ArgumentParser:
         help="Dask scheduler of a running cluster, e.g. tcp://host:8786 (implies --executor dask)",
     )
     p.add_argument("--workers", type=_positive_int, metavar="N", help="worker processes (default: all cores)")
-    p.add_argument("--resume", action="store_true", help="finish the sweep left in the output folder")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the sweep saved in the output folder: run again every run that is missing, failed, or "
+        "whose saved file is damaged (set aside as *.corrupt)",
+    )
     p.add_argument("--out", metavar="DIR", help="output folder (default: outputs/sweeps/<name>)")
     p.add_argument("--no-plots", action="store_true", help="skip the figures")
     return p
@@ -61,15 +74,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = Path(args.out) if args.out else Path("outputs") / "sweeps" / spec.name
         from .api import run_sweep
 
-        result = run_sweep(
-            spec,
-            file=args.spec,
-            executor=args.executor,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            out=out,
-            resume=args.resume,
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RuntimeWarning)
+            try:
+                result = run_sweep(
+                    spec,
+                    file=args.spec,
+                    executor=args.executor,
+                    workers=args.workers,
+                    scheduler=args.scheduler,
+                    out=out,
+                    resume=args.resume,
+                    then=lambda res: report(res, plots=not args.no_plots),  # in the folder, still held
+                )
+            finally:
+                for w in caught:
+                    if issubclass(w.category, RuntimeWarning):
+                        print(f"run.py sweep: warning: {w.message}", file=sys.stderr)
+                    else:
+                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except ScenarioError as err:  # SweepError too
         print(f"run.py sweep: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -82,7 +105,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
-    report(result, plots=not args.no_plots)
+    failed = len(result.failures)
+    if failed:
+        print(
+            f"run.py sweep: {failed} of {len(result.runs)} runs failed (their errors are in runs.csv); "
+            f"to run them again: the same command{'' if args.resume else ' with --resume'}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED_RUNS
     return EXIT_OK
 
 

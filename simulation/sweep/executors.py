@@ -6,6 +6,12 @@ it finishes. Local workers are forked like the runner's (``START_METHOD``, ``_in
 thread, Ctrl-C left to the parent). A Dask LocalCluster is started with the engineering-notes fix (the
 nanny's default environment sets ``MALLOC_TRIM_THRESHOLD_``, which makes numpy-heavy tasks ~1.7x slower)
 and without the workers' statistical profiler; a cluster started elsewhere without them gets a warning.
+
+Workers die with the sweep: a local worker's initializer (the runner's ``_init_worker``) and a
+LocalCluster worker's preload (:mod:`simulation.sweep.worker_guard`) call
+:func:`simulation.lifecycle.die_with_parent` with the pid of the sweep process, recorded before they
+start, so a sweep killed (SIGTERM, SIGKILL, a crash) leaves no worker behind busy with runs nobody will
+collect.
 """
 
 from __future__ import annotations
@@ -24,9 +30,18 @@ from typing import Any, Literal
 from ..experiments.runner import START_METHOD, _init_worker
 from .spec import SweepError
 from .task import RunOutput, RunTask, base_row, execute
+from .worker_guard import PARENT_PID_ENV
 
 ExecutorKind = Literal["local", "dask"]
 WORKER_ENV = {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1}
+# The nanny's environment before it spawns a worker. Dask merges a configured mapping into its default one,
+# which sets MALLOC_TRIM_THRESHOLD_: only a null value removes a default key (distributed.nanny drops
+# None values), so it is given as None: right both when this mapping replaces the default (dask.config.set,
+# as below) and when a config file is merged into it (docs/sweeps.md).
+PRE_SPAWN_ENVIRON: dict[str, int | None] = {"MALLOC_TRIM_THRESHOLD_": None, **WORKER_ENV}
+# What the nanny writes into this process's environment before spawning (and leaves there): restored after.
+NANNY_ENV_KEYS = (*PRE_SPAWN_ENVIRON, "PYTHONHASHSEED")
+WORKER_PRELOAD = "simulation.sweep.worker_guard"  # its dask_setup reads PARENT_PID_ENV
 # Dask's statistical profiler samples the running task every 10 ms; on a busy 2-core machine this made
 # model runs ~1.7x slower in wall time (the task thread waits for the GIL), so workers we start go without.
 # Its housekeeping timers (event-loop watchdog every 20 ms, memory monitor every 100 ms, system monitor every
@@ -70,7 +85,12 @@ def open_executor(
         with threadpool_limits(1):
             yield None, 1
         return
-    pool = ProcessPoolExecutor(max_workers=n, mp_context=get_context(START_METHOD), initializer=_init_worker)
+    pool = ProcessPoolExecutor(
+        max_workers=n,
+        mp_context=get_context(START_METHOD),
+        initializer=_init_worker,  # dies with this process (simulation.lifecycle), one BLAS thread
+        initargs=(os.getpid(),),  # the parent's pid, recorded before any worker starts
+    )
     try:
         yield pool, n
     except BaseException:
@@ -79,19 +99,24 @@ def open_executor(
     pool.shutdown()
 
 
+def dask_settings() -> dict[str, Any]:
+    """The Dask configuration of the LocalCluster a sweep starts (``dask.config.set`` keys)."""
+    return {"distributed.nanny.pre-spawn-environ": dict(PRE_SPAWN_ENVIRON), **WORKER_CONFIG}
+
+
 @contextlib.contextmanager
 def local_cluster(workers: int | None = None) -> Iterator[str]:
     """Start a Dask LocalCluster of ``workers`` single-thread worker processes (default: one a core) with
-    the settings above, and yield its scheduler address; stopped on exit."""
+    the settings above, workers that exit when this process does, and yield its scheduler address;
+    stopped on exit."""
     import dask
     from distributed import LocalCluster
 
-    saved = os.environ.get("MALLOC_TRIM_THRESHOLD_")
+    saved = {key: os.environ.get(key) for key in NANNY_ENV_KEYS}
     with contextlib.ExitStack() as stack:
-        stack.callback(_restore_env, "MALLOC_TRIM_THRESHOLD_", saved)
-        stack.enter_context(
-            dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENV), **WORKER_CONFIG})
-        )
+        for key, value in saved.items():
+            stack.callback(_restore_env, key, value)
+        stack.enter_context(dask.config.set(dask_settings()))
         cluster = stack.enter_context(
             LocalCluster(
                 n_workers=workers or os.cpu_count() or 1,
@@ -99,6 +124,8 @@ def local_cluster(workers: int | None = None) -> Iterator[str]:
                 processes=True,
                 dashboard_address=None,
                 silence_logs=logging.ERROR,
+                preload=[WORKER_PRELOAD],
+                env={PARENT_PID_ENV: str(os.getpid())},  # the nannies run in this process
             )
         )
         yield cluster.scheduler_address
@@ -131,7 +158,8 @@ def _warn_slow_workers(client: Any) -> None:
     problems = []
     if any(malloc is not None for malloc, _ in settings):
         problems.append(
-            f"MALLOC_TRIM_THRESHOLD_ is set (set distributed.nanny.pre-spawn-environ to {WORKER_ENV})"
+            "MALLOC_TRIM_THRESHOLD_ is set (set distributed.nanny.pre-spawn-environ to "
+            f"{PRE_SPAWN_ENVIRON}, None meaning null)"
         )
     if any(profile for _, profile in settings):
         problems.append("the statistical profiler is on (set distributed.worker.profile.enabled to false)")

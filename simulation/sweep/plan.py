@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import Scenario, ScenarioError, with_changes
+from ..config import Scenario, ScenarioError, pin, with_changes
 from ..config.loader import get_path
 from ..experiments.runner import prepare
 from . import samplers
@@ -97,10 +97,9 @@ def make_plan(spec: SweepSpec, base: Scenario | None = None, file: str | Path | 
     """Check ``spec`` against its base scenario (``base`` if given, else ``spec.base``) and plan the runs."""
     scenario = _base_scenario(spec, base, file)
     kinds = {path: _check_parameter(scenario, path, spec, file) for path in spec.parameters}
-    swept_uncertain = [p for p in scenario.uncertain if p in spec.parameters]
-    if swept_uncertain:
-        kept = {p: d.model_dump() for p, d in scenario.uncertain.items() if p not in spec.parameters}
-        scenario = with_changes(scenario, {"uncertain": kept})
+    if any(p in scenario.uncertain for p in spec.parameters):  # swept values win over distributions
+        current = scenario.model_dump()
+        scenario = pin(scenario, {p: get_path(current, p) for p in spec.parameters if p in scenario.uncertain})
     scalars, series = resolve_outcomes(spec.outcomes, metric_names(scenario), file)
     matrix = samplers.design(spec)
     samples = samplers.sample_values(spec, kinds, matrix)

@@ -11,6 +11,7 @@ a list of values; in Python also a tuple ``(low, high)`` for a range.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -22,6 +23,9 @@ from ..config import ScenarioError
 
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
 Sampler = Literal["grid", "lhs", "sobol", "morris"]
+# A sweep's name is one folder name under the output root (``outputs/sweeps/<name>``): never a path.
+NAME_MAX = 100
+NAME_CHARS = re.compile(r"[\w.-]+")  # letters (any script), digits, '_', '.', '-'
 
 
 class SweepError(ScenarioError):
@@ -71,7 +75,11 @@ class SweepSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(default="sweep", min_length=1, description="Short name (default output folder).")
+    name: str = Field(
+        default="sweep",
+        description=f"Short name: the default output folder outputs/sweeps/<name>, so one folder name (up to "
+        f"{NAME_MAX} letters, digits, '_', '.' or '-', not starting with '.'), never a path.",
+    )
     base: str = Field(default="baseline", description="Base scenario: a YAML path or a shipped name.")
     months: int | None = Field(default=None, ge=1, le=600, description="Shorter or longer horizon.")
     adopters: int | None = Field(default=None, ge=10, description="Number of simulated adopters.")
@@ -99,6 +107,14 @@ class SweepSpec(BaseModel):
     )
     second_order: bool = Field(default=False, description="sobol: also second-order indices.")
     levels: int = Field(default=4, ge=2, le=100, description="morris: grid levels.")
+
+    @field_validator("name")
+    @classmethod
+    def _folder_name(cls, value: str) -> str:
+        problem = name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("parameters", mode="before")
     @classmethod
@@ -136,6 +152,31 @@ def check_sampler(spec: SweepSpec, file: str | Path | None = None) -> None:
         )
 
 
+def name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a sweep's folder name under the output root, or None when it can."""
+    if not name:
+        return "is empty; give a short name such as funding_sensitivity"
+    if len(name) > NAME_MAX:
+        return f"is {len(name)} characters long; keep it to {NAME_MAX}"
+    if "/" in name or "\\" in name or Path(name).is_absolute():
+        return (
+            f"{name!r} is a path; a name is one folder name under outputs/sweeps/ (no '/' or '\\'); "
+            "to write elsewhere, choose the output folder (--out, out=)"
+        )
+    if name.startswith("."):
+        return f"{name!r} starts with '.'; a name is a visible folder name under outputs/sweeps/"
+    if not NAME_CHARS.fullmatch(name):
+        bad = sorted({c for c in name if not NAME_CHARS.fullmatch(c)})
+        return f"{name!r} holds {''.join(bad)!r}; use letters, digits, '_', '.' and '-'"
+    return None
+
+
+def safe_name(text: str) -> str:
+    """A valid sweep name made from ``text`` (a scenario's or a file's name): other characters become '_'."""
+    name = re.sub(r"[^\w.-]+", "_", text).lstrip("._")[:NAME_MAX].rstrip("_")
+    return name or "sweep"
+
+
 def _param_shorthand(value: Any) -> Any:
     """Python shorthands: a tuple is a range, a list is values."""
     if isinstance(value, tuple) and len(value) == 2:
@@ -171,7 +212,7 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise SweepError(path, "", f"malformed YAML: {where}{getattr(exc, 'problem', exc)}") from None
     if not isinstance(data, dict):
         raise SweepError(path, "", "expected a mapping of keys (base, parameters, sampler, n, ...)")
-    data.setdefault("name", path.stem)
+    data.setdefault("name", safe_name(path.stem))
     base = data.get("base")
     if isinstance(base, str) and (path.parent / base).is_file():
         data["base"] = str(path.parent / base)

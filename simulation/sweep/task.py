@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import Scenario, with_changes
+from ..config import Scenario, pin
 from ..experiments.runner import ReplicateSpec, model_seed, run_replicate
 
 STATS = ("end", "mean", "min", "max")
@@ -74,7 +74,7 @@ def execute(task: RunTask) -> RunOutput:
     """Run one sweep run; a model error is recorded in the row (status ``error``), not raised."""
     row = base_row(task)
     try:
-        scenario = with_changes(task.scenario, task.changes)
+        scenario = pin(task.scenario, task.changes)  # a swept value wins over a distribution
         model_df, _, _ = run_replicate(ReplicateSpec(scenario, task.replicate, task.seed, task.seed_key))
         row.update(scalar_outcomes(model_df, task.scalars))
     except Exception as exc:  # noqa: BLE001 - any model error is data for this run
