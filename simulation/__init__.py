@@ -2,7 +2,9 @@
 
 from .compare import CompareError, compare
 from .config import Scenario, ScenarioError, load_scenario
+from .config.parameters import parameters
 from .experiments import Results, simulate
+from .levers import lever_effects
 from .sweep import sweep
 
 run = simulate  # ``simulation.run(scenario, replicates=20, seed=1) -> Results``
@@ -20,7 +22,9 @@ __all__ = [
     "ScenarioError",
     "__version__",
     "compare",
+    "lever_effects",
     "load_scenario",
+    "parameters",
     "run",
     "simulate",
     "sweep",

@@ -375,6 +375,70 @@ def params_command(argv: list[str]) -> int:
 COMMANDS["params"] = params_command
 
 
+# -- the levers command ----------------------------------------------------------------------------------
+
+
+def levers_command(argv: list[str]) -> int:
+    """``run.py levers [SCENARIO] [--markdown]``: each lever's paired effect (see ``simulation/levers.py``)."""
+    from .levers import DEFAULTS, LEVERS, lever_effects, markdown
+
+    parser = argparse.ArgumentParser(
+        prog="run.py levers",
+        description="Run every policy lever low and high with common seeds and print its effect on the gap "
+        "and the open share (mean over the last 24 months, 90% interval across replicates).",
+    )
+    scenarios = sorted({lv.scenario for lv in LEVERS})
+    parser.add_argument(
+        "scenario", nargs="?", choices=scenarios, help="only the levers acting in this scenario"
+    )
+    parser.add_argument("--replicates", type=positive_int, default=DEFAULTS["replicates"], metavar="N")
+    parser.add_argument("--seed", type=non_negative_int, default=DEFAULTS["seed"], metavar="S")
+    parser.add_argument("--adopters", type=positive_int, default=DEFAULTS["n_adopters"], metavar="N")
+    parser.add_argument(
+        "--jobs", type=non_negative_int, metavar="J", help="worker processes (default: all cores)"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print docs/levers.md instead of a table")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.replicates < 2 or args.replicates > 1000:
+        print("error: --replicates: expected 2 to 1000 (an interval needs two)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        table = lever_effects(
+            scenario=args.scenario,
+            replicates=args.replicates,
+            seed=args.seed,
+            n_adopters=args.adopters,
+            jobs=args.jobs,
+            progress=None,
+        )
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if args.markdown:
+        print(markdown(table, replicates=args.replicates, seed=args.seed, n_adopters=args.adopters), end="")
+        return EXIT_OK
+    for _lever, rows in table.groupby("lever", sort=False):
+        first = rows.iloc[0]
+        print(f"{first['label']}  [{first['scenario']}]")
+        for _, r in rows.iterrows():
+            mark = (
+                ""
+                if not r["expected"]
+                else (" (stated " + r["expected"] + (", holds)" if r["holds"] else ", DOES NOT hold)"))
+            )
+            print(f"  {r['outcome']:<32} {r['effect']:+11.4g}  [{r['ci5']:+.4g}, {r['ci95']:+.4g}]{mark}")
+    return EXIT_OK
+
+
+COMMANDS["levers"] = levers_command
+
+
 # -- listing ---------------------------------------------------------------------------------------------
 
 

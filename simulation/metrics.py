@@ -219,7 +219,12 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
             model.bloc_names,
         )
     )
-    n_labs = len(model.lab_list)  # labs alive: labs only
+    labs = model.lab_list
+    for b, name in enumerate(model.bloc_names):  # largest training run by bloc (F2, F15)
+        runs = [lab.training_flop for lab in labs if lab.active and model.bloc_index[lab.bloc] == b]
+        row[f"max_training_flop_{name}"] = float(max(runs, default=0.0))
+    row["frontier_training_flop"] = float(max((lab.training_flop for lab in labs if lab.active), default=0.0))
+    n_labs = len(labs)  # labs alive: labs only
     active, is_open, lab_bloc = model.lab_active_mask(), is_open[:n_labs], lab_bloc[:n_labs]
     for b, name in enumerate(model.bloc_names):
         row[f"labs_alive_{name}"] = int(np.sum(active & (lab_bloc == b)))
@@ -246,8 +251,13 @@ def lab_reporters(segment_names: list[str]) -> dict[str, Any]:
         "revenue_usd": "revenue_usd",
         "raised_usd": "raised_usd",
         "compute_spend_usd": "compute_spend_usd",
-        "costs_usd": "costs_usd",  # staff and serving
+        "costs_usd": "costs_usd",  # staff, serving and distillation
         "subsidy_usd": "subsidy_received_usd",
+        "patron_support": "patron_support",  # patron money relative to plan (follows adoption)
+        "build_limited": "build_limited",  # True: the build-out limit, not money, set the purchase
+        "know_how_eci": "know_how_eci",
+        "training_efficiency": "training_efficiency",  # own x learnt from others
+        "serving_cost_usd_per_mtok": "serving_cost",
         "users": "users",
         "usage_mtok": "usage_mtok",
         "price_usd_per_mtok": _LabPrice(),

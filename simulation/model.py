@@ -16,7 +16,7 @@ import mesa
 import numpy as np
 
 from . import metrics
-from .agents import AdopterPopulation, Lab, Market, OpenWeights
+from .agents import AdopterPopulation, Lab, Market, OpenWeights, decisions
 from .config import Scenario, load_scenario, months_between, pin, with_changes
 from .seeding import draw_parameters, fresh_seed
 
@@ -78,6 +78,7 @@ class EcosystemModel(mesa.Model):
         self._events = self._schedule_events()
         self._apply_events_at(0)
         self.finance_draws = np.zeros(len(self.lab_names))
+        self.teacher_price_usd_per_mtok = 0.0  # price of the best closed model, paid by distillers (F5)
         for i, name in enumerate(self.lab_names):
             Lab(self, name, i)
         self.labs = self.agents_by_type[Lab]
@@ -101,12 +102,14 @@ class EcosystemModel(mesa.Model):
         self._apply_events_at(self.tick)  # dated scenario changes
         self.labs.do("enter")
         self.finance_draws = self.stream(STREAM_FINANCE).random(len(self.lab_list))
-        self.labs.do("finance")  # F7, F19
-        self.labs.do("buy_compute")  # F2, F15
-        self.train_labs()  # F2, F5, F6, F16
+        self.labs.do("finance")  # F7, F12, F19
+        self.labs.do("buy_compute")  # F2, F7, F15
+        self.train_labs()  # F2, F5, F6, F16, F18
         self.labs.do("release")  # F1, F3, F9
         self.release_open_weights()  # F9
+        self.set_prices()  # F14
         self.market_step()  # F4, F8, F12-F14, F17
+        self.review_patronage()  # F7, F19
         self.record()
         self.running = self.tick < self.params.months - 1  # the horizon: tick months - 1
 
@@ -181,14 +184,68 @@ class EcosystemModel(mesa.Model):
             * self.params.blocs[bloc].compute_price_multiplier
         )
 
+    def serving_cost_usd_per_mtok(self, training_flop: float) -> float:
+        """Serving cost this month of a model trained with ``training_flop`` physical FLOP (F14)."""
+        world = self.params.world
+        return decisions.serving_cost_usd_per_mtok(
+            training_flop,
+            self.tick,
+            reference_cost_usd_per_mtok=world.serving_cost_usd_per_mtok,
+            reference_training_flop=world.serving_reference_training_flop,
+            hardware_decline_per_year=world.compute_price_decline_per_year,
+            inference_gain_per_year=world.inference_gain_per_year,
+        )
+
     def train_labs(self) -> None:
-        """All labs train on the same snapshot of each other's know-how (synchronous spill-over)."""
+        """All labs train on the same snapshot of each other's know-how and efficiency (synchronous
+        spill-over)."""
         know_how = self.lab_vector("know_how_eci")
+        efficiency = np.log10(self.lab_vector("training_efficiency"))
         is_open = np.array([lab.is_open for lab in self.lab_list])
         blocs = np.array([self.bloc_index[lab.bloc] for lab in self.lab_list])
-        closed_active = [lab.capability_true_eci for lab in self.lab_list if lab.active and not lab.is_open]
-        teacher = max(closed_active) if closed_active else -np.inf
-        self.labs.do("train", know_how, is_open, blocs, self.lab_active_mask(), teacher)
+        active = self.lab_active_mask()
+        closed = [lab for lab in self.lab_list if lab.active and not lab.is_open]
+        # distillers learn the know-how of the lab behind the best closed model (F5)
+        teacher = know_how[max(closed, key=lambda lab: lab.capability_true_eci).index] if closed else -np.inf
+        for lab in self.lab_list:
+            lab.train(lab.spillover_rates(is_open, blocs, active), know_how, efficiency, teacher)
+
+    def set_prices(self) -> None:
+        """Each lab prices its current model against the best open model on the market (F14); distillers
+        pay the best closed model's price (F5)."""
+        best_open = max(
+            (x.capability_true_eci for x in self.offerings if x.active and x.is_open), default=-np.inf
+        )
+        for entry in self.offerings:
+            entry.set_price(best_open)
+        closed = [lab for lab in self.lab_list if lab.active and not lab.is_open]
+        if closed:
+            self.teacher_price_usd_per_mtok = max(closed, key=lambda lab: lab.capability_true_eci).price
+
+    def review_patronage(self) -> None:
+        """Patrons look at the adoption each lab won among labs of its kind (open or closed) this month:
+        a blend of its usage share and developers' usage share, against an equal share (F7, F19)."""
+        weight = self.params.world.patron_developer_weight
+        labs = self.lab_list
+        n = len(labs)
+        usage = self.usage[:, :, :n].sum(axis=(0, 1))
+        dev = (
+            self.usage[self.segment_names.index("developers"), :, :n].sum(axis=0)
+            if "developers" in self.segment_names
+            else usage
+        )
+        is_open = np.array([lab.is_open for lab in labs])
+        active = self.lab_active_mask()
+        for kind in (True, False):
+            mask = active & (is_open == kind)
+            if not mask.any():
+                continue
+            u_share = usage / usage[mask].sum() if usage[mask].sum() > 0 else np.zeros(n)
+            d_share = dev / dev[mask].sum() if dev[mask].sum() > 0 else np.zeros(n)
+            for j in np.flatnonzero(mask):
+                labs[j].review_patronage(
+                    decisions.relative_share(u_share[j], d_share[j], weight, int(mask.sum()))
+                )
 
     def release_open_weights(self) -> None:
         """A lab that turned closed this tick leaves its last open release on the market; its adopters

@@ -40,8 +40,8 @@ SMALL_SCENARIO: dict[str, Any] = {
             "release_policy": "closed",
             "initial_capability_eci": 130.0,
             "benchmark_focus_eci": 0.5,
+            "initial_know_how_eci": 120.4,  # 130 - 6 log10(4e26 / 1e25)
             "initial_compute_flop_per_month": 1e26,
-            "compute_spend_usd_per_month": 5e8,
             "staff_usd_per_month": 1e8,
             "initial_cash_usd": 2e10,
             "fundraise_probability_per_month": 0.2,
@@ -54,8 +54,8 @@ SMALL_SCENARIO: dict[str, Any] = {
             "release_policy": "open",
             "initial_capability_eci": 120.0,
             "benchmark_focus_eci": 1.0,
+            "initial_know_how_eci": 116.4,  # 120 - 6 log10(4e25 / 1e25)
             "initial_compute_flop_per_month": 1e25,
-            "compute_spend_usd_per_month": 5e7,
             "staff_usd_per_month": 2e7,
             "initial_cash_usd": 3e9,
             "subsidy_usd_per_month": 5e7,
@@ -68,8 +68,8 @@ SMALL_SCENARIO: dict[str, Any] = {
             "release_policy": "open",
             "initial_capability_eci": 124.0,
             "benchmark_focus_eci": 4.0,
+            "initial_know_how_eci": 122.8,  # 124 - 6 log10(1.6e25 / 1e25)
             "initial_compute_flop_per_month": 1e24,
-            "compute_spend_usd_per_month": 2e7,
             "staff_usd_per_month": 1e7,
             "initial_cash_usd": 1e9,
             "training_efficiency": 4.0,

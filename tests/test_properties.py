@@ -48,7 +48,7 @@ def run_checking_cash(scenario: Scenario, seed: int) -> EcosystemModel:
         model.step()
         for lab in labs:
             ran_finance = in_business[lab.name] and lab.entered
-            subsidy = lab.subsidy_usd() if ran_finance else 0.0
+            subsidy = lab.subsidy_received_usd if ran_finance else 0.0  # patrons review after the market
             inflow = lab.revenue_usd + subsidy + lab.raised_usd
             outflow = lab.costs_usd + lab.compute_spend_usd
             scale = max(abs(cash0[lab.name]), inflow, outflow, 1.0)

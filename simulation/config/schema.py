@@ -41,19 +41,16 @@ class LabConfig(Frozen):
         le=30,
         description="Benchmark score minus true capability, in ECI points ('benchmaxing', F3).",
     )
+    initial_know_how_eci: Float = Field(
+        ge=0,
+        le=1000,
+        description="Know-how at the start, ECI points: what the lab's algorithms, data and post-training add "
+        "to the compute term (capability = eci_per_decade_compute x log10(run FLOP x efficiency / "
+        "reference_training_flop) + know-how). Initial state from data (docs/parameters.md); a scenario "
+        "that changes compute or efficiency does not change it, so those act through the scaling law (F2).",
+    )
     initial_compute_flop_per_month: Float = Field(
         gt=0, le=1e33, description="Sustained training compute capacity at the start, FLOP per month (F2)."
-    )
-    compute_spend_usd_per_month: Float = Field(
-        ge=0,
-        le=1e13,
-        description="Planned spend on new compute capacity at the start, USD per month (F2, F7).",
-    )
-    spend_growth_per_year: Float = Field(
-        default=2.0,
-        gt=0,
-        le=10,
-        description="Yearly multiplier of the planned compute spend (Epoch: frontier training cost ~2.4x a year).",
     )
     staff_usd_per_month: Float = Field(
         ge=0, le=1e12, description="Staff and other running costs, USD per month."
@@ -108,12 +105,12 @@ class LabConfig(Frozen):
         description="Months from the start (or from entry) to the lab's first release in the run; the first "
         "simulated month is 1, so 0 and 1 both mean the first month.",
     )
-    price_usd_per_mtok: Float = Field(
-        default=5.0,
+    price_usd_per_mtok: Float | None = Field(
+        default=None,
         gt=0,
         le=10_000,
-        description="Closed labs: API price, USD per million tokens. Open labs are priced at "
-        "`world.open_inference_price_usd_per_mtok` instead (F14).",
+        description="Pins a closed lab's API price, USD per million tokens; empty: the lab sets it each month "
+        "as a markup over its serving cost (F14). Open weights are always served at serving cost.",
     )
     segment_affinity: dict[Key, Annotated[float, Field(ge=-20, le=20)]] = Field(
         default_factory=dict,
@@ -313,24 +310,53 @@ class WorldConfig(Frozen):
     compute_depreciation_per_month: Float = Field(
         default=1 / 36, ge=0, lt=1, description="Fraction of capacity retired per month (about 3-year life)."
     )
+    reference_training_flop: Float = Field(
+        default=1e25,
+        gt=0,
+        le=1e35,
+        description="Training run (FLOP x efficiency) at which the compute term is zero: capability = "
+        "eci_per_decade_compute x log10(effective FLOP / this) + know-how (F2).",
+    )
+    max_capacity_growth_per_year: Float = Field(
+        default=5.0,
+        ge=1,
+        le=100,
+        description="Fastest a lab's compute capacity can grow, multiplier per year: chips, power and "
+        "data-centre lead times (F2). Money beyond what builds this is left idle.",
+    )
+    min_build_flop_per_month: Float = Field(
+        default=5e24,
+        ge=0,
+        le=1e32,
+        description="Capacity any lab can add in a month whatever its size (renting or buying a cluster), "
+        "FLOP per month of capacity.",
+    )
+    reserve_months: Float = Field(
+        default=12.0,
+        ge=0,
+        le=120,
+        description="Months of operating burn (staff and serving net of revenue and patron money) a lab keeps "
+        "in cash before it spends on compute (F7).",
+    )
+    deploy_months: Float = Field(
+        default=12.0,
+        ge=1,
+        le=120,
+        description="Months over which a lab spreads spending its cash above the reserve on compute.",
+    )
     runway_comfort_months: Float = Field(
         default=18.0,
         gt=0,
         le=120,
-        description="Runway above which a lab buys all the compute it planned; below, purchases scale down (F7).",
-    )
-    min_spend_fraction: Float = Field(
-        default=0.1,
-        ge=0,
-        le=1,
-        description="Least fraction of planned compute a lab with a short runway buys.",
+        description="Runway above which a lab funds all its own research; below, research funding scales "
+        "down in proportion (F7).",
     )
     research_funding_floor: Float = Field(
         default=0.3,
         ge=0,
         le=1,
-        description="Research kept at zero compute purchases: own progress is scaled by "
-        "floor + (1 - floor) * spend factor, so at the least purchase (min_spend_fraction) it is a bit above this.",
+        description="Research kept with no runway left: own progress is scaled by floor + (1 - floor) x "
+        "research funding (runway / runway_comfort_months, at most 1).",
     )
     spillover_rate_per_month: Float = Field(
         default=0.02,
@@ -372,11 +398,40 @@ class WorldConfig(Frozen):
         description="Share of origin trust (or distrust) that applies to open-weight models, which adopters can "
         "run themselves: nobody can switch them off or read their data (F12, F13).",
     )
-    open_inference_price_usd_per_mtok: Float = Field(
-        default=0.6,
+    serving_cost_usd_per_mtok: Float = Field(
+        default=0.3,
         gt=0,
         le=10_000,
-        description="Price adopters pay to run open models (inference cost), USD per million tokens.",
+        description="Serving cost at the start of a model trained with `serving_reference_training_flop`, USD "
+        "per million tokens (F14).",
+    )
+    serving_reference_training_flop: Float = Field(
+        default=3.3e24,
+        gt=0,
+        le=1e35,
+        description="Physical training FLOP of the model `serving_cost_usd_per_mtok` refers to. Serving cost "
+        "scales as the square root of training FLOP (compute-optimal model size).",
+    )
+    inference_gain_per_year: Float = Field(
+        default=3.0,
+        ge=1,
+        le=1000,
+        description="Yearly multiplier of serving efficiency from software (quantisation, sparsity, batching), "
+        "on top of the falling compute price.",
+    )
+    closed_max_markup: Float = Field(
+        default=2.0,
+        ge=1,
+        le=100,
+        description="Closed labs' price over serving cost when their model leads the best open one by "
+        "`price_response_eci` or more (2: a 50% gross margin) (F14).",
+    )
+    price_response_eci: Float = Field(
+        default=5.0,
+        ge=0,
+        le=100,
+        description="Lead over the best open model (true ECI) below which a closed lab cuts its markup "
+        "toward cost, linearly (answering open competition, F14).",
     )
     open_revenue_fraction: Float = Field(
         default=0.03,
@@ -384,8 +439,36 @@ class WorldConfig(Frozen):
         le=1,
         description="Fraction of open-model spend an open lab captures (hosting, services, F19).",
     )
-    closed_gross_margin: Float = Field(
-        default=0.5, ge=0, le=1, description="Closed labs' revenue left after serving costs."
+    distillation_mtok_per_month: Float = Field(
+        default=1e5,
+        ge=0,
+        le=1e12,
+        description="Tokens a distilling lab buys from its teacher's API each month, millions (its cost, F5).",
+    )
+    patron_elasticity: Float = Field(
+        default=0.5,
+        ge=0,
+        le=5,
+        description="How strongly patrons' support follows the adoption a lab wins: support target = "
+        "(share / equal share of its kind)^this (F7, F19).",
+    )
+    patron_patience_months: Float = Field(
+        default=12.0,
+        ge=1,
+        le=240,
+        description="Months over which patrons move their support to its target (1/this a month).",
+    )
+    patron_max_support: Float = Field(
+        default=3.0,
+        ge=0,
+        le=100,
+        description="Most a patron gives relative to its planned subsidy.",
+    )
+    patron_developer_weight: Float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Weight of developers' usage (vs all usage) in a patron's view of a lab's adoption.",
     )
     market_mtok_per_month: Float = Field(
         default=4e8,
@@ -401,6 +484,20 @@ class WorldConfig(Frozen):
         gt=0,
         le=240,
         description="Size of a round at full attractiveness, in months of gross burn.",
+    )
+    round_revenue_multiple: Float = Field(
+        default=3.0,
+        ge=0,
+        le=100,
+        description="Largest round investors put in, in years of the lab's current revenue (on top of "
+        "`round_base_usd`): a slice of a valuation at a revenue multiple (F7, F19).",
+    )
+    round_base_usd: Float = Field(
+        default=1e9,
+        ge=0,
+        le=1e13,
+        description="Largest round a lab with no revenue can raise, USD: what investors stake on a lab near "
+        "the frontier before it earns (F7, F19).",
     )
     proximity_scale_eci: Float = Field(
         default=8.0,

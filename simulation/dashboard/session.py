@@ -29,7 +29,7 @@ BASELINE = "baseline"
 def baseline_series(seed: int, n_adopters: int) -> pd.DataFrame:
     """The shipped baseline run to its horizon with this seed and adopter count (run once, then cached)."""
     scenario = with_changes(shipped(BASELINE), {"adopters.n": n_adopters, "seed": seed})
-    model = EcosystemModel(scenario, seed=scenario.seed)
+    model = EcosystemModel(scenario, seed=scenario.seed, draw_uncertain=False)
     for _ in range(scenario.months - 1):
         model.step()
     series = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
@@ -46,7 +46,7 @@ class WhatIf:
         self._lock = threading.RLock()
         self.levers = levers
         self.scenario: Scenario = build(levers, n_adopters)
-        self.model = EcosystemModel(self.scenario, seed=self.scenario.seed)
+        self.model = EcosystemModel(self.scenario, seed=self.scenario.seed, draw_uncertain=False)
 
     # -- levers and stepping ------------------------------------------------------------------------------
     def apply(self, levers: Levers) -> None:
@@ -56,7 +56,7 @@ class WhatIf:
             return
         scenario = build(levers, self.n_adopters)
         with self._lock:
-            model = EcosystemModel(scenario, seed=scenario.seed)
+            model = EcosystemModel(scenario, seed=scenario.seed, draw_uncertain=False)
             for _ in range(min(self.tick, scenario.months - 1)):
                 model.step()
             self.model.dispose()  # a workshop tries many what-ifs: memory stays flat
@@ -76,7 +76,7 @@ class WhatIf:
     def reset(self) -> None:
         with self._lock:
             self.model.dispose()
-            self.model = EcosystemModel(self.scenario, seed=self.scenario.seed)
+            self.model = EcosystemModel(self.scenario, seed=self.scenario.seed, draw_uncertain=False)
 
     @property
     def tick(self) -> int:

@@ -29,6 +29,12 @@ def indicators(model: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     for bloc in scenario.blocs:
         out[f"open_usage_share_origin_{bloc}_end"] = end[f"open_usage_share_origin_{bloc}"]
     out["top_open_share_of_open_usage_end"] = end["top_open_share_of_open_usage"]
+    first = model[model["tick"] == model["tick"].min()].set_index("replicate")
+    years = (last_tick - model["tick"].min()) / 12
+    if years > 0:  # growth of the largest training run, multiplier per year (Epoch: 4-5x, F2)
+        out["frontier_compute_growth_per_year"] = (
+            end["frontier_training_flop"] / first["frontier_training_flop"]
+        ) ** (1 / years)
     out["hhi_usage_end"] = end["hhi_usage"]
     for bloc in scenario.blocs:
         out[f"labs_alive_{bloc}_end"] = end[f"labs_alive_{bloc}"]

@@ -1,0 +1,63 @@
+"""The lever table (docs/levers.md) is what the current model gives, and every lever moves its stated
+outcome beyond its paired interval, in the stated direction (capital levers both up and down)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simulation.levers import DEFAULTS, LEVERS, _fmt, fingerprint, lever_effects, mean_interval
+
+PAGE = Path(__file__).resolve().parents[1] / "docs" / "levers.md"
+ROW = re.compile(
+    r"^\| (?P<label>[^|]+) \| (?P<scenario>\w+) \| `(?P<outcome>\w+)` \| (?P<effect>\S+) \| "
+    r"\[(?P<lo>\S+), (?P<hi>\S+)\] \| (?P<expected>\w*) \| (?P<holds>[^|]*) \|$"
+)
+
+
+def rows() -> list[dict[str, str]]:
+    return [m.groupdict() for line in PAGE.read_text().splitlines() if (m := ROW.match(line))]
+
+
+def test_page_is_up_to_date():
+    page = PAGE.read_text()
+    assert f"Model fingerprint: `{fingerprint()}`" in page, (
+        "the model or a shipped scenario changed: python run.py levers --markdown > docs/levers.md"
+    )
+
+
+def test_every_lever_moves_its_stated_outcome():
+    stated = [r for r in rows() if r["expected"]]
+    assert {r["label"].strip() for r in stated} == {lv.label for lv in LEVERS}
+    failing = [
+        (r["label"], r["outcome"], r["effect"], r["lo"], r["hi"])
+        for r in stated
+        if r["holds"].strip() != "yes"
+    ]
+    assert not failing, failing
+    by_label = {r["label"].strip(): r for r in stated}
+    # capital has an upside as well as a downside (the build limit does not bind at the baseline's level)
+    assert float(by_label["Chinese capital multiplier 0.2 -> 1"]["lo"]) > 0
+    assert float(by_label["Chinese capital multiplier 1 -> 5"]["lo"]) > 0
+
+
+def test_a_row_of_the_page_is_reproduced_exactly():
+    """The page is not edited by hand: one lever rerun at the page's settings gives its printed numbers."""
+    lever = next(lv for lv in LEVERS if lv.name == "deepseek_efficiency")
+    table = lever_effects([lever], **DEFAULTS, jobs=2)
+    printed = {r["outcome"]: r for r in rows() if r["label"].strip() == lever.label}
+    for _, r in table.iterrows():
+        assert printed[r["outcome"]]["effect"] == _fmt(r["effect"], sign=True), r["outcome"]
+        assert printed[r["outcome"]]["lo"] == _fmt(r["ci5"], sign=True)
+
+
+def test_mean_interval_by_hand():
+    # mean 2, sd 1 (n = 4): half width = t(0.95, 3) x 1 / 2 = 2.353363 / 2
+    mean, lo, hi = mean_interval(np.array([1.0, 2.0, 3.0, 2.0]) * 1.0 + np.array([0, 0, 0, 0]))
+    sd = np.std([1.0, 2.0, 3.0, 2.0], ddof=1)
+    assert mean == 2.0
+    assert hi - mean == pytest.approx(2.3533634 * sd / 2)
+    assert mean - lo == pytest.approx(hi - mean)
