@@ -90,6 +90,7 @@ class EcosystemModel(mesa.Model):
             for k, lab in enumerate(lab for lab in self.lab_list if lab.name in closing)
         ]
         self.offerings: list[Lab | OpenWeights] = [*self.lab_list, *self.open_weights]
+        self.set_prices()  # the start month's prices, and the teacher's price distillers pay at tick 1
         self.population = AdopterPopulation(self.params, len(self.offerings), self.stream(STREAM_POPULATION))
         self.history = metrics.FrontierHistory.from_prehistory(self.params)
         self.frontier_benchmark_eci = 0.0  # set by record() from the labs active at each tick

@@ -238,7 +238,8 @@ class Lab(mesa.Agent):
     # -- phase 2: compute (F2, F7, F15) --------------------------------------------------------------------
     def buy_compute(self) -> None:
         """Decide this month's compute purchase from cash, operating burn and the build limit; retire old
-        capacity; update the runway and the research budget."""
+        capacity; update the runway (cash over all spending: what triggers fundraising) and the research
+        budget (from cash over operating burn alone)."""
         world = self.model.params.world
         if not self.active:
             self.compute_spend_usd = 0.0
@@ -262,7 +263,10 @@ class Lab(mesa.Agent):
         )
         self.training_flop = self.compute_flop_per_month * world.run_months
         self.runway_months = d.runway_months(self.cash_usd, buy.spend_usd + operating_burn, RUNWAY_CAP_MONTHS)
-        self.research_funding = d.research_funding(self.runway_months, world.runway_comfort_months)
+        # research is cut when operations themselves are at risk: months of cash at the operating burn alone
+        # (the compute purchase is discretionary and scales with cash, so it would make every buyer look short)
+        operating_runway = d.runway_months(self.cash_usd, operating_burn, RUNWAY_CAP_MONTHS)
+        self.research_funding = d.research_funding(operating_runway, world.runway_comfort_months)
 
     # -- phase 3: training (F2, F5, F6, F16, F18) ---------------------------------------------------------
     def train(
