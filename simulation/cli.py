@@ -43,6 +43,7 @@ KEY_INDICATORS: list[tuple[str, str, float]] = [
     ("open_share_spend_end", "Open models' share of spending (%)", 100),
     ("top_open_share_of_open_usage_end", "Top open lab's share of open usage (%)", 100),
     ("hhi_usage_end", "Usage concentration (HHI, 0-1)", 1),
+    ("frontier_compute_growth_per_year", "Largest training run, growth (x a year)", 1),
 ]
 BLOC_INDICATOR = "open_usage_share_origin_{bloc}_end"
 BLOC_LABELS = {"us": "US", "eu": "EU", "china": "Chinese"}
@@ -73,7 +74,10 @@ def run_parser() -> argparse.ArgumentParser:
         description="Run scenarios of the open-weight vs closed AI ecosystem simulation and save each "
         "run (tables, summary, figures, manifest) in a new folder.",
         epilog="A scenario is a YAML file or the name of a shipped one (see --list). Several scenarios "
-        "in one command use the same seeds (common random numbers).",
+        "in one command use the same seeds (common random numbers). Other commands (each with --help): "
+        "compare RUN RUN... (side by side, report.html); runs (list saved runs); params [SCENARIO] (every "
+        "parameter); levers [SCENARIO] (what each policy lever does); sweep SPEC.yaml (sweeps and "
+        "sensitivity); dashboard (live what-if page).",
     )
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario YAML files or names")
     parser.add_argument("--replicates", type=positive_int, metavar="N", help="replicates per scenario")
@@ -307,6 +311,52 @@ def compare_command(argv: list[str]) -> int:
 
 
 COMMANDS["compare"] = compare_command
+
+
+def runs_command(argv: list[str]) -> int:
+    """``run.py runs [--out DIR]``: the saved runs, newest last per scenario, with their settings."""
+    import json
+
+    from .outputs import LATEST, MANIFEST, latest_run, run_folders
+
+    parser = argparse.ArgumentParser(
+        prog="run.py runs", description="List saved runs under an output folder."
+    )
+    parser.add_argument("--out", default="outputs", metavar="DIR", help="output folder (default: outputs)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    out = Path(args.out)
+    scenario_dirs = (
+        sorted(p for p in out.iterdir() if p.is_dir() and p.name not in ("compare", "sweeps"))
+        if out.is_dir()
+        else []
+    )
+    found = 0
+    for folder in scenario_dirs:
+        runs = run_folders(folder)
+        if not runs:
+            continue
+        latest = latest_run(folder)
+        print(f"{folder.name}:")
+        for run in runs:
+            try:
+                m = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+                what = f"seed {m['seed']}, {m['replicates']} replicates, {m['months']} months from {m['start']}, {m['adopters']:,} adopters"
+            except (OSError, ValueError, KeyError, TypeError):
+                what = "(manifest unreadable)"
+            mark = f"  <- {LATEST}" if latest is not None and run == latest else ""
+            print(f"  {run}  {what}{mark}")
+            found += 1
+    if not found:
+        print(f"no complete runs under {out}")
+    else:
+        print(f"\ncompare the newest of two scenarios: python run.py compare {out}/<scenario> {out}/<other>")
+    return EXIT_OK
+
+
+COMMANDS["runs"] = runs_command
 
 
 def dashboard_command(argv: list[str]) -> int:

@@ -42,7 +42,7 @@ import pandas as pd
 
 from .config import add_months, months_between
 from .experiments.summary import indicators
-from .outputs import TMP_PREFIX, RunData, RunFolderError, _new_run_path, read_run
+from .outputs import MANIFEST, TMP_PREFIX, RunData, RunFolderError, _new_run_path, latest_run, read_run
 
 Align = Literal["truncate", "calendar"]
 ALIGN_CHOICES: tuple[str, ...] = ("truncate", "calendar")
@@ -146,11 +146,23 @@ def compare(
     return write_comparison(comparison, out, command)
 
 
+def resolve_run_dir(path: str | Path) -> Path:
+    """A run folder as given, or, for a scenario's folder (``outputs/ban``), its newest complete run."""
+    path = Path(path)
+    if (path / MANIFEST).exists() or not path.is_dir():
+        return path
+    latest = latest_run(path)
+    if latest is None:
+        raise CompareError(f"{path}: not a run folder, nor a scenario folder with a complete run")
+    return latest
+
+
 def load_runs(run_dirs: Sequence[str | Path], reference: str | Path | None = None) -> list[RunData]:
-    """Read the run folders, the reference first (added if it is not among ``run_dirs``)."""
-    paths = [Path(p) for p in run_dirs]
+    """Read the run folders (a scenario's folder stands for its newest complete run), the reference first
+    (added if it is not among ``run_dirs``)."""
+    paths = [resolve_run_dir(p) for p in run_dirs]
     if reference is not None:
-        ref = Path(reference)
+        ref = resolve_run_dir(reference)
         at = next((i for i, p in enumerate(paths) if _same_path(p, ref)), None)
         paths = [ref, *(p for i, p in enumerate(paths) if i != at)]
     if len(paths) < 2:

@@ -115,7 +115,7 @@ def write_run(
     scenario_dir = Path(out_root) / safe_name(results.scenario.name)
     made_dirs = [d for d in (scenario_dir, *scenario_dir.parents) if not d.exists()]  # deepest first
     scenario_dir.mkdir(parents=True, exist_ok=True)
-    final = _new_run_path(scenario_dir, created)
+    final = _new_run_path(scenario_dir, created, results.seed, int(results.draws["replicate"].nunique()))
     tmp = scenario_dir / f"{TMP_PREFIX}{final.name}"
     tmp.mkdir()  # fails rather than reuse an existing folder
     try:
@@ -131,6 +131,7 @@ def write_run(
         if final.exists():  # a clash of second and random id: practically never, but never overwrite
             raise FileExistsError(f"run folder {final} already exists")
         os.rename(tmp, final)
+        point_latest(scenario_dir, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         for folder in made_dirs:  # leave no trace: remove the folders made here, if still empty
@@ -146,11 +147,62 @@ def safe_name(name: str) -> str:
     return cleaned or "scenario"
 
 
-def _new_run_path(scenario_dir: Path, created: datetime) -> Path:
+LATEST = "latest"  # in each scenario's folder: a link to its newest complete run
+
+
+def _new_run_path(
+    scenario_dir: Path, created: datetime, seed: int | None = None, replicates: int | None = None
+) -> Path:
+    """``<time>-seed<S>-r<R>-<id>`` (a run) or ``<time>-<id>`` (a comparison): sortable by time, telling
+    runs of the same scenario apart."""
+    what = f"-seed{seed}-r{replicates}" if seed is not None else ""
     while True:
-        path = scenario_dir / f"{created:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        path = scenario_dir / f"{created:%Y%m%d-%H%M%S}{what}-{secrets.token_hex(3)}"
         if not path.exists():
             return path
+
+
+def point_latest(scenario_dir: Path, run_dir: Path) -> None:
+    """Make ``scenario_dir/latest`` a relative link to ``run_dir`` (replaced atomically; where links cannot
+    be made, nothing: ``latest_run`` then falls back to the newest complete folder)."""
+    link = scenario_dir / LATEST
+    tmp = scenario_dir / f".{LATEST}-{secrets.token_hex(3)}"
+    try:
+        os.symlink(run_dir.name, tmp)
+        os.replace(tmp, link)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def run_folders(scenario_dir: Path) -> list[Path]:
+    """The complete run folders of one scenario, oldest first (by name: names start with the time)."""
+    runs = []
+    for path in sorted(scenario_dir.iterdir()) if scenario_dir.is_dir() else []:
+        if path.is_symlink() or not path.is_dir() or path.name.startswith("."):
+            continue
+        manifest = path / MANIFEST
+        try:
+            small = manifest.is_file() and manifest.stat().st_size < MANIFEST_MAX_BYTES
+            if small and json.loads(manifest.read_text(encoding="utf-8")).get("complete") is True:
+                runs.append(path)
+        except (OSError, ValueError, AttributeError):
+            continue
+    return runs
+
+
+def latest_run(scenario_dir: str | Path) -> Path | None:
+    """The newest complete run of a scenario folder: where ``latest`` points if it points at a complete run,
+    else the newest complete folder; None if there is none."""
+    scenario_dir = Path(scenario_dir)
+    runs = run_folders(scenario_dir)
+    link = scenario_dir / LATEST
+    if link.is_symlink():
+        target = (scenario_dir / os.readlink(link)).resolve()
+        for run in runs:
+            if run.resolve() == target:
+                return run
+    return runs[-1] if runs else None
 
 
 def check_finite(results: Results) -> None:

@@ -159,7 +159,9 @@ def test_page_levers_steps_refuses_and_saves(server, driver) -> None:
     type_into(driver, ".save-replicates", "2")
     click(driver, ".do-save")
     saved = wait_for(driver, "the saved run", lambda d: d.find_elements("css selector", ".whatif-saved"))
-    folders = [p for p in (out / "baseline_whatif").iterdir() if not p.name.startswith(".")]
+    folders = [
+        p for p in (out / "baseline_whatif").iterdir() if not p.name.startswith(".") and not p.is_symlink()
+    ]
     assert len(folders) == 1 and str(folders[0]) in saved[0].text
     manifest = json.loads((folders[0] / "manifest.json").read_text())
     assert manifest["complete"] is True

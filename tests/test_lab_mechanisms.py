@@ -1,5 +1,5 @@
 """Lab mechanisms, one at a time, on the small hand-made scenario (tests/conftest.py), with the expected
-numbers computed by hand from the formulas in shared/domain.md's claims (F2, F5-F7, F9, F14-F16, F19) and
+numbers computed by hand from the formulas behind claims (F2, F5-F7, F9, F14-F16, F19) in docs/claims.md and
 the labs' decision rules (simulation/agents/decisions.py), through the Lab inside a running model."""
 
 from __future__ import annotations

@@ -33,13 +33,15 @@ def run_dir(results, tmp_path_factory) -> Path:
 
 def test_folder_layout(run_dir: Path) -> None:
     assert run_dir.parent.name == "tiny"
-    assert re.fullmatch(r"\d{8}-\d{6}-[0-9a-f]{6}", run_dir.name)
+    assert re.fullmatch(r"\d{8}-\d{6}-seed\d+-r\d+-[0-9a-f]{6}", run_dir.name)
     for name in [*TABLE_FILES, "manifest.json", "scenario.resolved.yaml"]:
         assert (run_dir / name).is_file(), name
     for name in PLOTS:
         png = run_dir / "plots" / name
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
-    assert [p.name for p in run_dir.parent.iterdir()] == [run_dir.name]  # no temporary folder left
+    # no temporary folder left; ``latest`` points at the run
+    assert sorted(p.name for p in run_dir.parent.iterdir()) == sorted([run_dir.name, "latest"])
+    assert (run_dir.parent / "latest").resolve() == run_dir.resolve()
 
 
 def test_manifest_records_the_run(run_dir: Path, results) -> None:

@@ -24,7 +24,7 @@ A scenario is a YAML file read with `yaml.safe_load` and checked against the sch
 runs. A bad file gets one message naming the file, the key path and what was expected (exit code 2).
 
 ```yaml
-# What it represents and which claims (F1-F19 in shared/domain.md) it draws on.
+# What it represents and which claims (F1-F19 in docs/claims.md) it draws on.
 extends: baseline                 # deep merge: state only what differs (lists, e.g. events, are appended)
 name: my_policy
 description: "One line shown by `python run.py --list`."

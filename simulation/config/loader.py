@@ -220,7 +220,10 @@ def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise ScenarioError(path, "", "file not found") from None
+        known = sorted(p.stem for p in SCENARIO_DIR.glob("*.yaml"))
+        hint = difflib.get_close_matches(Path(path).stem, known, n=1)
+        near = f" (did you mean the shipped scenario {hint[0]!r}?)" if hint else ""
+        raise ScenarioError(path, "", f"file not found{near}") from None
     except OSError as exc:
         raise ScenarioError(path, "", f"cannot read file: {exc.strerror}") from None
     if not stat.S_ISREG(info.st_mode):

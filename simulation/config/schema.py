@@ -2,7 +2,7 @@
 
 A scenario file is parsed into :class:`Scenario` once, at the edge (see ``loader.py``); the model never
 reads raw dicts. Every numeric field carries its unit in its name or description; ``docs/scenarios.md``
-is generated from these descriptions. Claim numbers (F1-F19) refer to ``shared/domain.md``.
+is generated from these descriptions. Claim numbers (F1-F19) refer to ``docs/claims.md``.
 """
 
 from __future__ import annotations

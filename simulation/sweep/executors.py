@@ -3,7 +3,7 @@
 Both pools are driven the same way, through the ``concurrent.futures`` interface: a bounded window of
 runs in flight (so memory stays flat however many runs there are), each result handed to ``on_output`` as
 it finishes. Local workers are forked like the runner's (``START_METHOD``, ``_init_worker``: one BLAS
-thread, Ctrl-C left to the parent). A Dask LocalCluster is started with the engineering-notes fix (the
+thread, Ctrl-C left to the parent). A Dask LocalCluster is started with the fix for the nanny's malloc setting (the
 nanny's default environment sets ``MALLOC_TRIM_THRESHOLD_``, which makes numpy-heavy tasks ~1.7x slower)
 and without the workers' statistical profiler; a cluster started elsewhere without them gets a warning.
 
