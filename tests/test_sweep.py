@@ -322,3 +322,21 @@ def test_dask_local_cluster_gives_the_same_table(tmp_path: Path, reference: Swee
     assert_same(reference, res)
     assert not [w for w in recwarn if "Dask workers run slower" in str(w.message)]
     assert "MALLOC_TRIM_THRESHOLD_" not in os.environ
+
+
+def test_a_sweep_can_be_planned_on_a_scenario_with_uncertain_event_values():
+    """export_controls draws the value its event sets; planning must not trip over that path."""
+    from simulation.sweep.plan import make_plan
+    from simulation.sweep.spec import SweepSpec
+
+    spec = SweepSpec.model_validate(
+        {
+            "name": "ec",
+            "base": "export_controls",
+            "sampler": "grid",
+            "parameters": {"blocs.china.capital_multiplier": {"values": [0.5, 1.0]}},
+        }
+    )
+    plan = make_plan(spec)
+    assert "events.0.set.blocs.china.compute_price_multiplier" in plan.scenario.uncertain
+    assert len(plan.samples) == 2

@@ -99,7 +99,9 @@ def make_plan(spec: SweepSpec, base: Scenario | None = None, file: str | Path | 
     kinds = {path: _check_parameter(scenario, path, spec, file) for path in spec.parameters}
     if any(p in scenario.uncertain for p in spec.parameters):  # swept values win over distributions
         current = scenario.model_dump()
-        scenario = pin(scenario, {p: get_path(current, p) for p in spec.parameters if p in scenario.uncertain})
+        scenario = pin(
+            scenario, {p: get_path(current, p) for p in spec.parameters if p in scenario.uncertain}
+        )
     scalars, series = resolve_outcomes(spec.outcomes, metric_names(scenario), file)
     matrix = samplers.design(spec)
     samples = samplers.sample_values(spec, kinds, matrix)
@@ -181,7 +183,7 @@ def metric_names(scenario: Scenario) -> list[str]:
     from ..model import EcosystemModel
 
     probe = with_changes(
-        scenario, {"adopters.n": 10, "months": 1, "adopters.burn_in_months": 1, "events": []}
+        scenario, {"adopters.n": 10, "months": 1, "adopters.burn_in_months": 1, "events": [], "uncertain": {}}
     )
     model = EcosystemModel(probe, seed=0)
     return [k for k, v in model.current.items() if k not in ("tick", "date") and not isinstance(v, str)]
