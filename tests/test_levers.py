@@ -61,3 +61,25 @@ def test_mean_interval_by_hand():
     assert mean == 2.0
     assert hi - mean == pytest.approx(2.3533634 * sd / 2)
     assert mean - lo == pytest.approx(hi - mean)
+
+
+def test_fingerprint_ignores_comments_but_not_code(tmp_path):
+    import shutil
+
+    from simulation.levers import FINGERPRINT_GLOBS, ROOT
+
+    for pattern in FINGERPRINT_GLOBS:
+        for path in ROOT.glob(pattern):
+            target = tmp_path / path.relative_to(ROOT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    before = fingerprint(tmp_path)
+    lab = tmp_path / "simulation" / "agents" / "decisions.py"
+    text = lab.read_text()
+    lab.write_text(text.replace('"""Close ``rate``', '"""Reworded: close ``rate``', 1) + "\n# a comment\n")
+    (tmp_path / "scenarios" / "tiny.yaml").write_text(
+        (tmp_path / "scenarios" / "tiny.yaml").read_text() + "# note\n"
+    )
+    assert fingerprint(tmp_path) == before
+    lab.write_text(text.replace("min(max(rate, 0.0), 1.0)", "min(max(rate, 0.0), 0.9)", 1))
+    assert fingerprint(tmp_path) != before

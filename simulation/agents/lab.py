@@ -156,7 +156,7 @@ class Lab(mesa.Agent):
         )
 
     def build_plan_usd(self) -> float:
-        """What building out at the physical limit would cost this month: the plan investors fund."""
+        """What building out at the physical limit would cost this month (sets the runway at the start)."""
         return self.build_limit_flop() * self.model.compute_price_usd_per_flop_month(self.bloc)
 
     # -- phase 0: entry ----------------------------------------------------------------------------
