@@ -181,3 +181,7 @@ def test_a_dashboard_lever_pins_what_it_moves():
 
     scenario = build(replace(defaults("baseline"), distillation_efficacy=0.02), 100)
     assert scenario.world.distillation_efficacy == 0.02 and PATH not in scenario.uncertain
+    assert scenario.pinned == [PATH]
+    squeeze = build(replace(defaults("china_funding_squeeze"), china_capital=0.5), 100)
+    path = "events.0.set.blocs.china.capital_multiplier"
+    assert squeeze.events[0].set["blocs.china.capital_multiplier"] == 0.5 and squeeze.pinned == [path]

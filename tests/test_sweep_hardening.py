@@ -484,3 +484,45 @@ def test_the_documented_salib_recipe_gives_the_sweeps_indices(reference: SweepRe
     assert len(namespace["y"]) == TOTAL == reference.spec.n * (len(SPEC["parameters"]) + 2)
     assert list(si["S1"]) == pytest.approx(list(ours["S1"]))
     assert list(si["ST"]) == pytest.approx(list(ours["ST"]))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\x01\xff\xfe" * 50,
+        "name: caf\xe9\n".encode("latin-1"),
+        (
+            "a: &a [x, x, x, x, x, x, x, x, x]\n"
+            + "".join(
+                f"{chr(98 + i)}: &{chr(98 + i)} [" + ", ".join([f"*{chr(97 + i)}"] * 9) + "]\n"
+                for i in range(9)
+            )
+        ).encode(),
+        ("p: " + "[" * 400 + "]" * 400 + "\n").encode(),
+    ],
+    ids=["binary", "latin1", "alias-bomb", "deep"],
+)
+def test_hostile_spec_files_are_refused(tmp_path, content, capsys):
+    """A binary, non-UTF-8, alias-bomb or deeply nested spec: exit 2, one line, no traceback, fast."""
+    import time
+
+    from simulation.cli import main
+
+    spec = tmp_path / "spec.yaml"
+    spec.write_bytes(content)
+    started = time.monotonic()
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out")]) == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.strip().count("\n") == 0 and "spec.yaml" in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_spec_that_is_a_fifo_is_refused(tmp_path, capsys):
+    import os
+
+    from simulation.cli import main
+
+    os.mkfifo(tmp_path / "spec.yaml")
+    assert main(["sweep", str(tmp_path / "spec.yaml")]) == 2
+    assert "not a regular file" in capsys.readouterr().err

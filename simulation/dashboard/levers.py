@@ -148,6 +148,10 @@ def changes(levers: Levers, base: Scenario) -> dict[str, Any]:
     uncertain = _still_uncertain(dump["uncertain"], dropped, {old: new for new, old in enumerate(kept)})
     if uncertain != dump["uncertain"]:
         out["uncertain"] = uncertain
+    # distributions a lever replaced with its value are pinned (recorded in a saved run's manifest)
+    moved = [p for p in dump["uncertain"] if p in dropped]
+    if moved:
+        out["pinned"] = list(dict.fromkeys([*dump["pinned"], *moved]))
     return out
 
 

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..config import ScenarioError
+from ..config.loader import check_node_graph, read_text
 
 SAMPLERS = ("grid", "lhs", "sobol", "morris")
 Sampler = Literal["grid", "lhs", "sobol", "morris"]
@@ -200,12 +201,14 @@ def parse_spec(data: Mapping[str, Any], file: str | Path | None = None) -> Sweep
 def load_spec(path: str | Path) -> SweepSpec:
     """Read a sweep spec YAML file; ``base`` is resolved relative to the file when it names a file there."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SweepError(path, "", "file not found") from None
-    except OSError as exc:
-        raise SweepError(path, "", f"cannot read file: {exc.strerror}") from None
+    try:  # the scenario loader's guards: a regular UTF-8 file of bounded size, depth and alias expansion
+        text = read_text(path)
+        check_node_graph(yaml.compose(text, Loader=yaml.SafeLoader), path)
+        data = yaml.safe_load(text)
+    except ScenarioError as err:
+        raise SweepError(path, "", err.problem) from None
+    except RecursionError:
+        raise SweepError(path, "", "nested too deeply") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
