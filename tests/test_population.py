@@ -188,26 +188,42 @@ def test_consideration_set_is_top_k_plus_current_model(k: int) -> None:
     allowed = np.tile(market.available, (n, 1)) & ~(
         pop.open_only[pop.segment][:, None] & ~market.is_open[None, :]
     )
-    # half the adopters hold their least preferred allowed model (the first one), half hold none
+    # half the adopters hold their least popular allowed model (the last one: outside the top k, so the set
+    # must add it for them to compare it), half hold none
     has_model = np.arange(n) % 2 == 0
-    pop.choice[:] = np.where(has_model, allowed.argmax(axis=1), NONE)
+    last_allowed = n_labs - 1 - allowed[:, ::-1].argmax(axis=1)
+    pop.choice[:] = np.where(has_model, last_allowed, NONE)
     current = pop.choice.copy()
     pop.switching_cost[:] = 0.0  # any gain is enough to move
     utility = pop.utility(np.arange(n), market, model.tick)
     choose(model, market, NoNoiseRng(EVERYONE_RECONSIDERS))
     expected = np.empty(n, dtype=int)
     unlimited = np.empty(n, dtype=int)
+    outside_top_k = 0
     for i in range(n):
         usable = np.flatnonzero(allowed[i])
         seen = set(usable[np.argsort(-popularity[usable], kind="stable")[:k]].tolist())
         if current[i] != NONE:
+            outside_top_k += int(current[i]) not in seen
             seen.add(int(current[i]))
         assert len(seen) <= k + 1
         expected[i] = max(seen, key=lambda j, i=i: utility[i, j])
         unlimited[i] = usable[utility[i, usable].argmax()]
     np.testing.assert_array_equal(pop.choice, expected)
-    # the limited attention mattered: many would have chosen differently seeing every model
-    assert np.mean(expected != unlimited) > 0.5
+    # the current model had to be added: for most holders it is not among the k most popular
+    assert outside_top_k > 0.4 * has_model.sum()
+    # and adding it mattered: without it most holders would have chosen otherwise
+    held = np.flatnonzero(has_model & (current != NONE))
+    top_k_only = [
+        max(
+            np.flatnonzero(allowed[i])[np.argsort(-popularity[allowed[i]], kind="stable")[:k]],
+            key=lambda j, i=i: utility[i, j],
+        )
+        for i in held
+    ]
+    assert np.mean(np.array(top_k_only) != expected[held]) > 0.5
+    # the limited attention mattered for those without a model: many would choose differently seeing all
+    assert np.mean((expected != unlimited)[~has_model]) > 0.5
 
 
 # -- bans (F9) ------------------------------------------------------------------------------------------------------
@@ -346,3 +362,52 @@ def test_events_on_adopter_preferences_take_effect_or_are_rejected(
         np.testing.assert_allclose(
             after[:, lab.index] - before[:, lab.index], labs_shift.get(lab.name, 0.0), atol=1e-9
         )
+
+
+# -- utility by hand (an independent check of the choice step's deterministic part) ---------------------------
+
+
+def test_utility_by_hand_for_two_adopters_and_three_labs_at_two_months(make_model) -> None:
+    """u = shortfall_w * min(d, 0) + surplus_w * max(d, 0) - price_sensitivity * ln(price) + control * open
+    + trust[bloc] * trust_weight + affinity, with d = perceived - need, perceived = w * true + (1 - w) * bench,
+    need = need0 + need_growth * tick. Segment defaults: w 0.5, shortfall 0.6, surplus 0.05, price 0.5,
+    need growth 0.5 a month. Every number below is worked out by hand in the comments."""
+    model = make_model()
+    pop = model.population
+    a = int(np.flatnonzero(pop.segment == 0)[0])  # a 'general' adopter
+    b = int(np.flatnonzero(pop.segment == 1)[0])  # a 'local' adopter
+    pop.need0_eci[[a, b]] = [126.0, 112.0]
+    pop.control[[a, b]] = [0.2, 0.0]
+    pop.trust[a] = [0.3, -0.5]  # us, china
+    pop.trust[b] = [-1.0, 0.5]
+    market = dataclasses.replace(
+        model.market(),
+        true_eci=np.array([130.0, 120.0, 124.0]),
+        benchmark_eci=np.array([130.5, 121.0, 128.0]),
+        log_price=np.log([5.0, 0.5, 0.33]),
+        is_open=np.array([False, True, True]),
+        bloc=np.array([0, 0, 1]),
+        trust_weight=np.array([1.0, 0.5, 0.5]),
+        affinity=np.zeros((2, 3)),
+        ban_region=-1,
+    )
+    # perceived: 130.25, 120.5, 126; -0.5 ln(price): -0.804719, +0.346574, +0.554331
+    expected = {
+        0: [
+            # need 126: d = 4.25 -> 0.2125 - 0.804719 + 0.3 (trust, closed: weight 1)
+            # d = -5.5 -> -3.3 + 0.346574 + 0.2 (control) + 0.15 (trust 0.3 x 0.5)
+            # d = 0 -> 0 + 0.554331 + 0.2 - 0.25
+            [-0.292219, -2.603426, 0.504331],
+            # local, need 112: d = 18.25 -> 0.9125 - 0.804719 - 1.0; d = 8.5 -> 0.425 + 0.346574 - 0.5;
+            # d = 14 -> 0.7 + 0.554331 + 0.25
+            [-0.892219, 0.271574, 1.504331],
+        ],
+        6: [
+            # need 129: d = 1.25 -> 0.0625; d = -8.5 -> -5.1; d = -3 -> -1.8
+            [-0.442219, -4.403426, -1.295669],
+            # need 115: d = 15.25 -> 0.7625; d = 5.5 -> 0.275; d = 11 -> 0.55
+            [-1.042219, 0.121574, 1.354331],
+        ],
+    }
+    for tick, rows in expected.items():
+        np.testing.assert_allclose(pop.utility(np.array([a, b]), market, tick), rows, atol=1e-6)
