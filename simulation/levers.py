@@ -128,8 +128,9 @@ LEVERS: tuple[Lever, ...] = (
         {"labs.consortium.subsidy_usd_per_month": 6e8},
         ("max_training_flop_eu", "up"),
         "Consortium budget $150M -> $600M a month",
-        "A bigger budget buys the consortium (an EU-bloc lab) more compute (F12)",
-        (*OUTCOMES, "open_share_usage_sovereign"),
+        "A bigger budget buys the consortium (an EU-bloc lab) more compute and a better model; whether its "
+        "owners' sovereign adopters use it more is a finding (F12)",
+        (*OUTCOMES, "own_state_share_usage_sovereign", "open_share_usage_sovereign"),
     ),
     Lever(
         "consortium_members",
@@ -145,6 +146,16 @@ LEVERS: tuple[Lever, ...] = (
         ("max_training_flop_other", "up"),
         "Consortium tops up Mistral and TII: no -> $50M a month each",
         "Member labs funded by the consortium build more (TII is the 'other' bloc's lab) (F12)",
+        (*OUTCOMES, "open_share_usage_sovereign"),
+    ),
+    Lever(
+        "sovereign_ownership",
+        "sovereign_consortium",
+        {"adopters.segments.sovereign.ownership_value": 0.0},
+        {"adopters.segments.sovereign.ownership_value": 2.0},
+        ("own_state_share_usage_sovereign", "up"),
+        "Sovereign adopters' value of a model their state co-owns 0 -> 2",
+        "Co-ownership (jurisdiction, control) draws the owners' sovereign adopters to the consortium (F12, F13)",
         (*OUTCOMES, "open_share_usage_sovereign"),
     ),
     Lever(

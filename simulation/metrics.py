@@ -199,6 +199,18 @@ def market_shares(
     return out
 
 
+def own_state_shares(usage: np.ndarray, owned: np.ndarray, segment_names: list[str]) -> dict[str, float]:
+    """Share of usage on models the adopter's own state co-owns (a consortium, F12), overall and by segment,
+    from the (S, R, L+1) usage tally and the (R, L) ownership matrix."""
+    usage = usage[:, :, :-1]
+    own = (usage * owned[None, :, :]).sum(axis=2)  # (S, R)
+    total = usage.sum(axis=2)
+    out = {"own_state_share_usage": share(own.sum(), total.sum())}
+    for s, name in enumerate(segment_names):
+        out[f"own_state_share_usage_{name}"] = share(own[s].sum(), total[s].sum())
+    return out
+
+
 def compute(model: EcosystemModel) -> dict[str, Any]:
     """All model-level metrics for the current tick, as one flat dict of numbers (plus the date)."""
     offerings = model.offerings  # the market's columns: labs, then open weights left by closed labs
@@ -217,6 +229,12 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
             model.segment_names,
             model.region_names,
             model.bloc_names,
+        )
+    )
+    owned = np.array([[region in x.owners for x in offerings] for region in model.region_names], dtype=bool)
+    row.update(
+        own_state_shares(
+            model.usage, owned.reshape(len(model.region_names), len(offerings)), model.segment_names
         )
     )
     labs = model.lab_list

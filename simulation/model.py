@@ -274,6 +274,9 @@ class EcosystemModel(mesa.Model):
             bloc=np.array([self.bloc_index[lab.bloc] for lab in labs]),
             recent=np.array([self.tick - lab.new_model_tick < p.world.recency_months for lab in labs]),
             affinity=affinity,
+            owned=np.array(
+                [[region in lab.owners for lab in labs] for region in self.region_names], dtype=bool
+            ).reshape(len(self.region_names), len(labs)),
             trust_weight=np.where(is_open, p.world.open_trust_weight, 1.0),
             legal_true_eci=self.lab_vector("legal_true_eci", labs),
             legal_benchmark_eci=self.lab_vector("legal_benchmark_eci", labs),

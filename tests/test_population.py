@@ -411,3 +411,32 @@ def test_utility_by_hand_for_two_adopters_and_three_labs_at_two_months(make_mode
     }
     for tick, rows in expected.items():
         np.testing.assert_allclose(pop.utility(np.array([a, b]), market, tick), rows, atol=1e-6)
+
+
+def test_co_ownership_adds_the_segment_ownership_value_for_owner_regions_only(make_model) -> None:
+    """A lab co-owned by region 'us' (F12): its utility for US adopters exceeds an identical unowned lab's by
+    their segment's ownership value; for Chinese adopters, or with an ownership value of 0, by nothing."""
+    model = make_model({"adopters.segments.general.ownership_value": 1.5})
+    pop = model.population
+    base = model.market()
+    twins = dataclasses.replace(
+        base,
+        true_eci=np.array([125.0, 125.0, 125.0]),
+        benchmark_eci=np.array([125.0, 125.0, 125.0]),
+        log_price=np.zeros(3),
+        is_open=np.array([True, True, True]),
+        bloc=np.array([0, 0, 0]),
+        trust_weight=np.full(3, 0.5),
+        affinity=np.zeros((2, 3)),
+        owned=np.array([[False, True, False], [False, False, False]]),  # us co-owns lab 1
+        ban_region=-1,
+    )
+    idx = np.arange(pop.n)
+    u = pop.utility(idx, twins, 0)
+    gain = u[:, 1] - u[:, 0]
+    in_us, general = pop.region == 0, pop.segment == 0
+    np.testing.assert_allclose(gain[in_us & general], 1.5)
+    np.testing.assert_allclose(gain[~(in_us & general)], 0.0, atol=1e-12)  # other regions; local segment: 0
+    neutral = make_model()  # ownership_value 0 (the default): no preference left
+    u0 = neutral.population.utility(idx, twins, 0)
+    np.testing.assert_allclose(u0[:, 1] - u0[:, 0], 0.0, atol=1e-12)

@@ -113,8 +113,13 @@ class Lab(mesa.Agent):
 
     @property
     def segment_affinity(self) -> dict[str, float]:
-        """Extra utility by segment name (F12)."""
+        """Extra utility by segment name (brand and product lines the model does not represent)."""
         return self.cfg.segment_affinity
+
+    @property
+    def owners(self) -> list[str]:
+        """Regions whose states co-own the lab (F12)."""
+        return self.cfg.owners
 
     @property
     def training_efficiency(self) -> float:

@@ -31,6 +31,7 @@ class Market:
     bloc: np.ndarray  # int bloc index
     recent: np.ndarray  # bool: released within world.recency_months
     affinity: np.ndarray  # (S, L) extra utility by segment
+    owned: np.ndarray  # (R, L) bool: region r's state co-owns lab l (a consortium, F12)
     trust_weight: np.ndarray  # share of origin trust that applies: 1 closed, world.open_trust_weight open
     legal_true_eci: np.ndarray  # newest release a ban lets in, true capability
     legal_benchmark_eci: np.ndarray  # and its benchmark score
@@ -97,6 +98,7 @@ class AdopterPopulation:
         self.open_only = pick("open_only").astype(bool)
         self.demanding = pick("demanding").astype(bool)
         self.usage_growth = pick("usage_growth_per_year")
+        self.ownership_value = pick("ownership_value")
 
     # -- the choice step -----------------------------------------------------------------------------
     def access(self, market: Market) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +151,12 @@ class AdopterPopulation:
         # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) + affinity (F4).
         pop = self.popularity[seg] ** world.popularity_exponent + world.popularity_floor
         # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12)
-        weight = np.log(pop) + np.log(world.recency_boost) * market.recent[None, :] + market.affinity[seg]
+        weight = (
+            np.log(pop)
+            + np.log(world.recency_boost) * market.recent[None, :]
+            + market.affinity[seg]
+            + self.ownership(idx, market)
+        )
         score = weight + np.ascontiguousarray(rng_consider.gumbel(size=(n_labs, n)).T)
         score[~allowed] = -np.inf
         k = np.minimum(self.consider_k[seg], n_labs)
@@ -198,7 +205,12 @@ class AdopterPopulation:
         u += self.control[idx][:, None] * market.is_open[None, :]
         u += self.trust[idx][:, market.bloc] * market.trust_weight[None, :]
         u += market.affinity[seg]
+        u += self.ownership(idx, market)
         return u
+
+    def ownership(self, idx: np.ndarray, market: Market) -> np.ndarray:
+        """(n, L): each adopter's segment ownership value for the models its own region's state co-owns."""
+        return self.ownership_value[self.segment[idx]][:, None] * market.owned[self.region[idx]]
 
     def hand_over(self, source: int, to: int) -> None:
         """Adopters of column ``source`` move to column ``to`` (a closed lab's users keep its released

@@ -70,6 +70,10 @@ class OpenWeights(mesa.Agent):
     def segment_affinity(self) -> dict[str, float]:
         return self.source.segment_affinity
 
+    @property
+    def owners(self) -> list[str]:
+        return self.source.owners
+
     def price_usd_per_mtok(self) -> float:
         """Open weights are served at serving cost (F14)."""
         return self.price

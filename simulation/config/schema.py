@@ -117,6 +117,12 @@ class LabConfig(Frozen):
         description="Extra utility for adopters of the named segments (utility units), e.g. sovereign "
         "adopters preferring a consortium's models (F12).",
     )
+    owners: list[Key] = Field(
+        default_factory=list,
+        description="Regions whose states co-own the lab (a consortium, F12): their adopters value its models "
+        "by their segment's `ownership_value` (say over the model and its continued availability), in "
+        "utility and in what they look at. Empty: an ordinary lab.",
+    )
     ban_response: Literal["close", "stop_open_releases", "train_below_threshold"] = Field(
         default="stop_open_releases",
         description="What the lab does when an open-weight ban binds it (F9): `close` turns it closed; "
@@ -233,6 +239,14 @@ class SegmentConfig(Frozen):
         le=50,
         description="How many models a reconsidering adopter draws to look at (F4); its own model is always "
         "added, so it compares this many or one more.",
+    )
+    ownership_value: Float = Field(
+        default=0.0,
+        ge=-5,
+        le=10,
+        description="Utility of a model the adopter's own state co-owns (a consortium lab listing its region "
+        "among `owners`): jurisdiction and control no foreign maker can take away (F12, F13). Also draws "
+        "attention, as a segment affinity does.",
     )
     open_only: Bool = Field(
         default=False, description="Adopters can use only open-weight models (local/personal agents, F17)."
@@ -664,6 +678,9 @@ class Scenario(Frozen):
             for seg in lab.segment_affinity:
                 if seg not in self.adopters.segments:
                     problems.append(f"labs.{lab_name}.segment_affinity: unknown segment {seg!r}")
+            for region in lab.owners:
+                if region not in self.adopters.regions:
+                    problems.append(f"labs.{lab_name}.owners: unknown region {region!r}")
             if lab.enters is not None:
                 _year_month(lab.enters)
                 if months_between(self.start, lab.enters) >= self.months:

@@ -1,0 +1,87 @@
+"""Lab behaviour that mutation testing (benchmarks/mutation.py, benchmarks/mutants.md) found untested: the
+state a lab starts in, an entrant's first month and first release, the growth investors look at, who spills
+over to whom, and patrons of a small plan. Hand-computed values on the small scenario (tests/conftest.py)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from conftest import lab_by_name
+
+from simulation.config.schema import WorldConfig
+
+WORLD = WorldConfig()
+
+
+def test_a_lab_starts_with_no_flows_of_money_and_no_limit_binding(make_model) -> None:
+    model = make_model()
+    for lab in model.lab_list:
+        assert (lab.revenue_usd, lab.costs_usd, lab.raised_usd, lab.subsidy_received_usd) == (0.0,) * 4
+        assert lab.compute_spend_usd == 0.0
+        assert lab.build_limited is False
+    row = model.datacollector.get_agent_vars_dataframe().xs(0, level="Step")
+    assert (
+        (row[["revenue_usd", "costs_usd", "raised_usd", "subsidy_usd", "compute_spend_usd"]] == 0).all().all()
+    )
+    assert row["build_limited"].tolist() == [False] * len(model.lab_list)
+
+
+def test_a_lab_entering_a_month_after_the_start_is_not_on_the_market_at_the_start(make_model) -> None:
+    model = make_model({"labs.open_us.enters": "2025-02"})  # the start is 2025-01: it enters at tick 1
+    lab = lab_by_name(model, "open_us")
+    assert not lab.entered and not lab.active
+    assert lab.users == 0
+    model.step()
+    assert lab.entered and lab.active
+
+
+def test_an_entrant_first_releases_its_offset_after_entering(make_model) -> None:
+    # open_us: cadence 5, offset 1; it enters at tick 3 (2025-04) and first releases at tick 3 + 1
+    model = make_model({"labs.open_us.enters": "2025-04"})
+    lab = lab_by_name(model, "open_us")
+    for _ in range(3):
+        model.step()
+    assert lab.active
+    assert lab.last_release_tick == 3 - 5 + 1  # no release on entry
+    model.step()
+    assert lab.last_release_tick == 4
+
+
+@pytest.mark.parametrize("name", ["closed_us", "open_us"])
+def test_investors_look_at_revenue_growth_of_closed_labs_and_usage_growth_of_open_ones(
+    make_model, name: str
+) -> None:
+    model = make_model()
+    lab = lab_by_name(model, name)
+    model.frontier_benchmark_eci = lab.capability_benchmark_eci  # at the frontier: proximity 1
+    growing = [0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.75]  # exactly 7 months; 6-month growth 0.75 / 0.5 - 1
+    flat = [2.0] * 7
+    lab._revenue_history, lab._usage_history = (growing, flat) if name == "closed_us" else (flat, growing)
+    assert lab.investor_appetite() == pytest.approx(1 + WORLD.momentum_weight * 0.5)
+    lab._revenue_history, lab._usage_history = (flat, growing) if name == "closed_us" else (growing, flat)
+    assert lab.investor_appetite() == pytest.approx(1.0)  # the other series does not count
+    lab._revenue_history = lab._usage_history = growing[1:]  # 6 months: too short for a 6-month growth
+    assert lab.investor_appetite() == pytest.approx(1.0)
+
+
+def test_a_lab_does_not_spill_over_to_itself(make_model) -> None:
+    model = make_model()
+    is_open = np.array([lab.is_open for lab in model.lab_list])
+    blocs = np.array([model.bloc_index[lab.bloc] for lab in model.lab_list])
+    active = model.lab_active_mask()
+    for lab in model.lab_list:
+        rates = lab.spillover_rates(is_open, blocs, active)
+        assert rates[lab.index] == 0.0
+        assert np.all(np.delete(rates, lab.index) > 0)
+
+
+def test_patrons_of_a_plan_under_one_usd_still_follow_adoption(make_model) -> None:
+    model = make_model({"labs.open_us.subsidy_usd_per_month": 0.5})
+    lab = lab_by_name(model, "open_us")
+    lab.patron_support = 1.0
+    lab.review_patronage(4.0)  # target min(4 ^ 0.5, 3) = 2, a twelfth of the way a month
+    target = min(4.0**WORLD.patron_elasticity, WORLD.patron_max_support)
+    assert lab.patron_support == pytest.approx(1.0 + (target - 1.0) / WORLD.patron_patience_months)
+    assert math.isclose(target, 2.0)

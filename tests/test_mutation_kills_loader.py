@@ -1,0 +1,118 @@
+"""What the config resolution tells a user about a distribution it refuses, and where: the exact messages of
+check_draws and pin (simulation/config/loader.py) that mutation testing (benchmarks/mutation.py,
+benchmarks/mutants.md) found only loosely tested (the hostile-scenario tests look for the key alone)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from conftest import SMALL_SCENARIO
+
+from simulation.config import ScenarioError, scenario_from_dict
+from simulation.config.loader import EXTENDS_DEPTH, load_raw, pin
+
+
+def refused(uncertain: dict) -> ScenarioError:
+    data = copy.deepcopy(SMALL_SCENARIO)
+    data["uncertain"] = uncertain
+    with pytest.raises(ScenarioError) as err:
+        scenario_from_dict(data, "f.yaml")
+    return err.value
+
+
+def test_a_continuous_distribution_on_a_whole_number_is_refused_with_the_fix() -> None:
+    err = refused({"labs.open_us.release_cadence_months": {"dist": "normal", "mean": 5, "sd": 1}})
+    assert err.file == "f.yaml"
+    assert err.key_path == "uncertain.labs.open_us.release_cadence_months"
+    assert err.problem == (
+        "a normal distribution draws fractions, but this parameter is a whole number: "
+        "use {dist: choice, values: [...]}"
+    )
+
+
+def test_a_choice_of_whole_numbers_is_accepted_for_a_whole_number() -> None:
+    data = copy.deepcopy(SMALL_SCENARIO)
+    data["uncertain"] = {"labs.open_us.release_cadence_months": {"dist": "choice", "values": [2, 6]}}
+    scenario = scenario_from_dict(data, "f.yaml")
+    assert "labs.open_us.release_cadence_months" in scenario.uncertain
+
+
+@pytest.mark.parametrize(
+    ("dist", "bound"),
+    [
+        ({"dist": "normal", "mean": 4.0, "sd": 1.0}, "greater than 0"),  # the lower end, -1e300, first
+        ({"dist": "lognormal", "p10": 3.0, "p90": 5.0}, "less than or equal to 24"),  # lower end 0 is fine
+    ],
+)
+def test_an_unbounded_distribution_is_refused_with_the_hint_to_truncate_it(dist: dict, bound: str) -> None:
+    err = refused({"world.run_months": dist})
+    assert err.key_path == "uncertain.world.run_months"
+    assert err.problem == (
+        f"the {dist['dist']} distribution can draw unbounded values, which is not allowed here: "
+        f"Input should be {bound}; truncate it with low/high"
+    )
+
+
+def test_a_choice_that_can_draw_a_bad_value_names_it_and_gives_no_truncation_hint() -> None:
+    err = refused({"world.run_months": {"dist": "choice", "values": [4.0, -1.0]}})
+    assert err.problem == (
+        "the choice distribution can draw -1.0, which is not allowed here: Input should be greater than 0"
+    )
+
+
+def test_a_truncated_normal_reaching_a_bad_value_names_it() -> None:
+    err = refused({"world.run_months": {"dist": "normal", "mean": 4.0, "sd": 1.0, "low": 1.0, "high": 30.0}})
+    assert err.problem == (
+        "the normal distribution can draw 30.0, which is not allowed here: "
+        "Input should be less than or equal to 24; truncate it with low/high"
+    )
+
+
+def test_pin_reports_the_file_it_was_given() -> None:
+    scenario = scenario_from_dict(copy.deepcopy(SMALL_SCENARIO))
+    with pytest.raises(ScenarioError) as err:
+        pin(scenario, {"world.run_months": -1.0}, "g.yaml")
+    assert (err.value.file, err.value.key_path) == ("g.yaml", "world.run_months")
+    assert str(err.value) == "g.yaml at world.run_months: Input should be greater than 0 (got -1.0)"
+
+
+# -- load_raw: extends chains ------------------------------------------------------------------------------
+
+
+def write(folder, name: str, text: str):
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def test_a_circular_extends_names_the_chain(tmp_path) -> None:
+    write(tmp_path, "a.yaml", "name: a\nextends: b.yaml\n")
+    write(tmp_path, "b.yaml", "name: b\nextends: a.yaml\n")
+    with pytest.raises(ScenarioError) as err:
+        load_raw(tmp_path / "a.yaml")
+    assert (err.value.file, err.value.key_path) == (str((tmp_path / "a.yaml").resolve()), "extends")
+    assert err.value.problem == "circular extends: a.yaml -> b.yaml -> a.yaml"
+
+
+def test_an_extends_chain_of_twenty_files_loads_and_of_twenty_one_is_refused(tmp_path) -> None:
+    for k in range(EXTENDS_DEPTH):  # f0 extends f1 ... f19, which extends nothing: 20 files
+        write(
+            tmp_path,
+            f"f{k}.yaml",
+            f"name: f{k}\nmonths: {k + 1}\n" + (f"extends: f{k + 1}.yaml\n" if k < 19 else ""),
+        )
+    assert load_raw(tmp_path / "f0.yaml")["months"] == 1
+    write(tmp_path, "g.yaml", "name: g\nextends: f0.yaml\n")  # 21 files
+    with pytest.raises(ScenarioError) as err:
+        load_raw(tmp_path / "g.yaml")
+    assert (err.value.file, err.value.key_path) == (str((tmp_path / "f19.yaml").resolve()), "extends")
+    assert err.value.problem == "more than 20 files in one extends chain"
+
+
+def test_extends_must_be_a_file_name(tmp_path) -> None:
+    write(tmp_path, "a.yaml", "name: a\nextends: 5\n")
+    with pytest.raises(ScenarioError) as err:
+        load_raw(tmp_path / "a.yaml")
+    assert (err.value.file, err.value.key_path) == (str((tmp_path / "a.yaml").resolve()), "extends")
+    assert err.value.problem == "expected a file name, got 5"

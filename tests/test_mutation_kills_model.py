@@ -1,0 +1,105 @@
+"""The model's interface and bookkeeping (simulation/model.py) where mutation testing (benchmarks/mutation.py,
+benchmarks/mutants.md) found no test: keyword parameters and seeds, the horizon, the random streams of the
+burn-in, the ban's region in the market, patrons and online RL when nobody uses a kind of model, and dispose."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import lab_by_name
+
+from simulation.model import STREAM_FORCED, STREAM_VOLUNTARY, EcosystemModel
+
+
+def test_the_default_scenario_is_the_baseline() -> None:
+    assert EcosystemModel(seed=1, n_adopters=20).params.name == "baseline"
+
+
+def test_keyword_parameters_pin_their_values(small_scenario) -> None:
+    model = EcosystemModel(small_scenario, seed=1, n_adopters=50, world__run_months=5.0)
+    assert model.population.n == 50
+    assert model.params.adopters.n == 50
+    assert model.params.world.run_months == 5.0
+
+
+def test_the_seed_given_is_the_seed_used_and_none_draws_a_fresh_one(small_scenario) -> None:
+    assert EcosystemModel(small_scenario, seed=5).seed_used == 5
+    assert EcosystemModel(small_scenario, rng=6).seed_used == 6  # Mesa's batch_run passes rng
+    fresh = EcosystemModel(small_scenario)
+    assert isinstance(fresh.seed_used, int)
+
+
+def test_uncertain_parameters_are_drawn_from_the_seed() -> None:
+    a = EcosystemModel("baseline", seed=11, n_adopters=20)
+    b = EcosystemModel("baseline", seed=11, n_adopters=20)
+    assert a.drawn and a.drawn == b.drawn
+    assert EcosystemModel("baseline", seed=12, n_adopters=20).drawn != a.drawn
+
+
+def test_different_seeds_give_different_random_streams(small_scenario) -> None:
+    firsts = {EcosystemModel(small_scenario, seed=s).stream(STREAM_VOLUNTARY, 1).random() for s in range(30)}
+    assert len(firsts) == 30
+
+
+def test_the_model_runs_to_its_horizon_and_stops(make_model) -> None:
+    model = make_model({"months": 4})
+    steps = 0
+    while model.running:
+        model.step()
+        steps += 1
+        assert model.running is (model.tick < 3)
+    assert steps == 3 and model.tick == 3  # ticks 0..3: four months
+
+
+def test_each_burn_in_month_draws_from_its_own_streams(make_model, monkeypatch) -> None:
+    model = make_model({"adopters.burn_in_months": 3})
+    calls = []
+    real = model.stream
+
+    def stream(purpose, tick=None):
+        calls.append((purpose, model.tick if tick is None else tick))
+        return real(purpose, tick)
+
+    monkeypatch.setattr(model, "stream", stream)
+    model.burn_in()
+    assert calls == [(p, t) for t in (-3, -2, -1) for p in (STREAM_VOLUNTARY, STREAM_FORCED)]
+
+
+def test_the_market_names_the_ban_region_only_under_an_active_ban(make_model) -> None:
+    assert make_model().market().ban_region == -1
+    # inactive, even with a jurisdiction that is a region
+    assert make_model({"policy.ban.jurisdiction": "china"}).market().ban_region == -1
+    banned = make_model({"policy.ban.active": True, "policy.ban.jurisdiction": "china"})
+    assert banned.market().ban_region == banned.region_names.index("china") == 1
+
+
+def test_patrons_of_a_kind_nobody_uses_aim_at_nothing(make_model) -> None:
+    model = make_model()
+    model.usage = np.zeros_like(model.usage)
+    model.review_patronage()
+    lab = lab_by_name(model, "open_us")  # the small scenario's only subsidised lab
+    assert lab.patron_support == pytest.approx(1.0 - 1.0 / 12)  # target 0, a twelfth of the way
+
+
+def test_no_demanding_usage_means_no_online_rl(make_model) -> None:
+    model = make_model({"adopters.segments.general.demanding": False})
+    model.step()
+    for lab in model.offerings:
+        assert lab.demanding_usage_share == 0.0
+
+
+def test_demanding_shares_below_one_mtok_are_shares(make_model) -> None:
+    # a market of 1 Mtok a month: the demanding (general) segment uses 0.8 Mtok
+    model = make_model({"world.market_mtok_per_month": 1.0})
+    demanding = model.usage[model.population.demanding, :, :-1].sum(axis=(0, 1))
+    assert 0 < demanding.sum() <= 1.0
+    shares = [lab.demanding_usage_share for lab in model.offerings]
+    assert shares == pytest.approx(list(demanding / demanding.sum()))
+    assert sum(shares) == pytest.approx(1.0)
+
+
+def test_dispose_empties_the_model(make_model) -> None:
+    model = make_model()
+    model.dispose()
+    assert model.params is None and model.users is None and model.population is None
+    assert model.offerings == [] and len(model.agents) == 0
