@@ -82,15 +82,15 @@ def test_scenario_moves_its_indicators_as_stated(name: str) -> None:
 
 
 def test_ban_leaks() -> None:  # F9
-    """US-built open models lose US usage; foreign open models keep theirs (they stay reachable: the leak);
-    the total open share falls by about the US-built loss (a finding: displaced usage goes mostly to
-    closed models, docs/scenarios.md)."""
+    """US-built open models lose US usage; foreign open models, whose new releases US adopters may still
+    take at the expected penalty, lose much less (the leak: most of their US users weigh the penalty and keep
+    them); the displaced usage goes to closed models (a finding, docs/model.md section 8)."""
     sc = load_scenario("ban")
     start = months_between(sc.start, sc.events[0].at)
     us_origin, us_lo, us_hi = paired("ban", "region_us_open_share_from_us", start)
     assert us_hi < -0.01, (us_origin, us_lo, us_hi)
-    _, foreign_lo, foreign_hi = paired("ban", "region_us_open_share_foreign", start)
-    assert foreign_lo > -0.01 and foreign_hi > 0, (foreign_lo, foreign_hi)  # foreign models not displaced
+    foreign, foreign_lo, _ = paired("ban", "region_us_open_share_foreign", start)
+    assert foreign_lo > us_origin, (foreign, foreign_lo, us_origin)  # foreign models lose less: the leak
     base, ban = median("baseline").loc[start:], median("ban").loc[start:]
     # Meta turns closed but cannot recall its released weights: in the ban's first month its users keep
     # them, so open usage in the US hardly moves; the loss comes as they reconsider, months later

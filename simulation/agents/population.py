@@ -67,9 +67,8 @@ class AdopterPopulation:
         self.z_control = rng.standard_normal(n)
         self.switch_draw = rng.exponential(1.0, n)
         self.z_trust = rng.standard_normal((n, len(self.bloc_names)))
-        self.enforcement_draw = rng.random(n)  # adopter complies with a ban if draw < enforcement
         self.choice = np.full(n, NONE, dtype=np.int32)
-        self.enforcement = 0.0  # share of a ban jurisdiction's adopters who comply (set each tick)
+        self.enforcement = 0.0  # chance that using a banned model is sanctioned (set each tick)
         self.update_segment_parameters(scenario)
         self.usage_mtok = self.base_usage_mtok.copy()
         self.popularity = np.zeros((len(segs), n_labs))  # usage share per segment, last tick
@@ -99,6 +98,7 @@ class AdopterPopulation:
         self.demanding = pick("demanding").astype(bool)
         self.usage_growth = pick("usage_growth_per_year")
         self.ownership_value = pick("ownership_value")
+        self.ban_penalty = pick("ban_penalty")
 
     # -- the choice step -----------------------------------------------------------------------------
     def access(self, market: Market) -> tuple[np.ndarray, np.ndarray]:
@@ -186,15 +186,30 @@ class AdopterPopulation:
     def utility(self, idx: np.ndarray, market: Market, tick: int) -> np.ndarray:
         """Deterministic utility (n, L) of each lab's released model for adopters ``idx``."""
         seg = self.segment[idx]
-        tw = self.true_w[seg][:, None]
-        true, bench = market.true_eci[None, :], market.benchmark_eci[None, :]
+        u = self._utility(idx, market, market.true_eci, market.benchmark_eci, tick)
         if market.ban_region >= 0:
-            # complying adopters under an open-weight ban use the newest release it lets in (F9)
-            complies = (self.region[idx] == market.ban_region) & (
-                self.enforcement_draw[idx] < self.enforcement
+            # Under an open-weight ban (F9) an adopter in the jurisdiction decides, model by model, whether to
+            # comply: the newest release at the expected cost of using a banned model (enforcement x its
+            # segment's penalty), or the newest version the ban lets in, at no cost. The leak is a result.
+            banned = (market.legal_true_eci != market.true_eci) | (
+                market.legal_benchmark_eci != market.benchmark_eci
             )
-            true = np.where(complies[:, None], market.legal_true_eci, true)
-            bench = np.where(complies[:, None], market.legal_benchmark_eci, bench)
+            inside = np.flatnonzero(self.region[idx] == market.ban_region)
+            if banned.any() and inside.size:
+                legal = self._utility(
+                    idx[inside], market, market.legal_true_eci, market.legal_benchmark_eci, tick
+                )
+                cost = (self.enforcement * self.ban_penalty[seg[inside]])[:, None] * banned[None, :]
+                u[inside] = np.maximum(u[inside] - cost, legal)
+        return u
+
+    def _utility(
+        self, idx: np.ndarray, market: Market, true_eci: np.ndarray, benchmark_eci: np.ndarray, tick: int
+    ) -> np.ndarray:
+        """Utility (n, L) of models with these released capabilities (the newest, or the legal ones)."""
+        seg = self.segment[idx]
+        tw = self.true_w[seg][:, None]
+        true, bench = true_eci[None, :], benchmark_eci[None, :]
         perceived = tw * true + (1 - tw) * bench
         need = self.need0_eci[idx] + self.need_growth[seg] * tick
         d = perceived - need[:, None]

@@ -240,6 +240,15 @@ class SegmentConfig(Frozen):
         description="How many models a reconsidering adopter draws to look at (F4); its own model is always "
         "added, so it compares this many or one more.",
     )
+    ban_penalty: Float = Field(
+        default=1.0,
+        ge=0,
+        le=100,
+        description="Utility an adopter here loses by using a banned model when the ban is fully enforced "
+        "(legal exposure, procurement rules): the expected cost is enforcement x this. Adopters in the "
+        "jurisdiction comply, model by model, when the legal version is worth more than the newest one "
+        "minus that cost (F9).",
+    )
     ownership_value: Float = Field(
         default=0.0,
         ge=-5,
@@ -277,8 +286,9 @@ class BanPolicy(Frozen):
         default=0.7,
         ge=0,
         le=1,
-        description="Fraction of the jurisdiction's adopters kept from banned models: open models above the "
-        "threshold released after the ban started (necessarily foreign; weights released earlier stay out there).",
+        description="Chance that using a banned model (an open model above the threshold released after the "
+        "ban started: necessarily foreign; weights released earlier stay legal) is sanctioned. Each adopter in "
+        "the jurisdiction weighs enforcement x its segment's `ban_penalty` against the legal version (F9).",
     )
 
 
