@@ -9,6 +9,8 @@ A run folder ``<out_root>/<scenario>/<YYYYmmdd-HHMMSS>-<id>/`` (UTC time, 6 hex 
     scenario.resolved.yaml  the scenario exactly as run (seed and replicates as used)
     manifest.json           provenance: seeds, draws, pinned parameters, versions, git commit, command,
                             each table's columns, column types and rows; ``complete: true``
+    datapackage.json        each CSV's columns with type, meaning, unit and formula: a Frictionless Data
+                            Package made from the data dictionary (``datadict.py``; docs/outputs.md)
     plots/                  figures made from the files above (see ``plotting.py``)
 
 The folder is built under a hidden ``.tmp-`` name next to its final place and renamed when complete, so a
@@ -58,6 +60,7 @@ FORMAT_VERSION = 2  # 2: the manifest lists each table's columns and rows ("tabl
 TABLES = {"model": "timeseries.csv", "labs": "labs.csv", "draws": "draws.csv"}
 SUMMARY_CSV, SUMMARY_JSON = "summary.csv", "summary.json"
 MANIFEST, SCENARIO_FILE, PLOTS_DIR = "manifest.json", "scenario.resolved.yaml", "plots"
+DATAPACKAGE = "datapackage.json"  # from datadict.py; not read back: read_run checks the manifest's tables
 TMP_PREFIX = ".tmp-"
 PACKAGES = {
     "numpy": "numpy",
@@ -109,7 +112,7 @@ def write_run(
     wall_time_s: float | None = None,
 ) -> Path:
     """Write ``results`` to a new run folder under ``out_root/<scenario name>/`` and return its path."""
-    from . import plotting  # matplotlib only when a run is written
+    from . import datadict, plotting  # matplotlib only when a run is written
 
     created = datetime.now(UTC)
     scenario_dir = Path(out_root) / safe_name(results.scenario.name)
@@ -126,6 +129,11 @@ def write_run(
         manifest = build_manifest(results, scenario, created, command, wall_time_s)
         _write_json(tmp / MANIFEST, {**manifest, "complete": False})
         run = _load(tmp, _read_manifest(tmp, complete=False))  # what was written passes the reader's checks
+        # every column described, or no run folder: a column missing from datadict.py raises here
+        package = datadict.data_package(
+            manifest["tables"], results.scenario, list(results.summary.index), manifest["created_utc"]
+        )
+        _write_json(tmp / DATAPACKAGE, package)
         plotting.plot_run(run, tmp / PLOTS_DIR)
         _write_json(tmp / MANIFEST, {**manifest, "complete": True})  # last: the folder is now whole
         if final.exists():  # a clash of second and random id: practically never, but never overwrite
@@ -281,7 +289,7 @@ def build_manifest(
         "command": command,
         "wall_time_s": None if wall_time_s is None else round(float(wall_time_s), 3),
         "created_utc": created.isoformat(timespec="seconds"),
-        "files": [*TABLES.values(), SUMMARY_CSV, SUMMARY_JSON, SCENARIO_FILE, PLOTS_DIR + "/"],
+        "files": [*TABLES.values(), SUMMARY_CSV, SUMMARY_JSON, SCENARIO_FILE, DATAPACKAGE, PLOTS_DIR + "/"],
         "tables": {
             **{name: table_spec(t) for name, t in tables.items()},
             SUMMARY_CSV: table_spec(summary.reset_index()),

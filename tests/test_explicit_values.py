@@ -185,3 +185,14 @@ def test_a_dashboard_lever_pins_what_it_moves():
     squeeze = build(replace(defaults("china_funding_squeeze"), china_capital=0.5), 100)
     path = "events.0.set.blocs.china.capital_multiplier"
     assert squeeze.events[0].set["blocs.china.capital_multiplier"] == 0.5 and squeeze.pinned == [path]
+
+
+def test_a_shorter_horizon_drops_the_distributions_of_dropped_events():
+    """china_funding_squeeze draws the value its 2026-07 event sets: a 2-month run has no such event, and
+    its distribution goes with it; a 24-month run keeps both."""
+    short = simulation.experiments.prepare("china_funding_squeeze", months=2)
+    assert short.events == [] and not any(p.startswith("events.") for p in short.uncertain)
+    longer = simulation.experiments.prepare("china_funding_squeeze", months=24)
+    assert "events.0.set.blocs.china.capital_multiplier" in longer.uncertain
+    res = simulation.run("china_funding_squeeze", replicates=1, months=2, overrides=SMALL)
+    assert res.model["tick"].max() == 1

@@ -116,9 +116,19 @@ def prepare(
     if n_adopters is not None:
         sc = with_changes(sc, {"adopters.n": n_adopters})
     if months is not None and months != sc.months:
-        horizon = with_changes(sc, {"months": months, "events": []}).months  # a valid number of months
-        kept = [e.model_dump() for e in sc.events if months_between(sc.start, e.at) < horizon]
-        sc = with_changes(sc, {"months": horizon, "events": kept})
+        horizon = with_changes(sc, {"months": months, "events": [], "uncertain": {}}).months  # valid months
+        kept = [i for i, e in enumerate(sc.events) if months_between(sc.start, e.at) < horizon]
+        new_index = {old: new for new, old in enumerate(kept)}
+        uncertain = {}  # distributions on dropped events go with them; the others follow their event
+        for path, dist in sc.uncertain.items():
+            parts = path.split(".")
+            if parts[0] == "events":
+                if int(parts[1]) not in new_index:
+                    continue
+                path = ".".join(["events", str(new_index[int(parts[1])]), *parts[2:]])
+            uncertain[path] = dist.model_dump()
+        events = [sc.events[i].model_dump() for i in kept]
+        sc = with_changes(sc, {"months": horizon, "events": events, "uncertain": uncertain})
     return sc
 
 

@@ -74,9 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = Path(args.out) if args.out else Path("outputs") / "sweeps" / spec.name
         from .api import run_sweep
 
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RuntimeWarning)
-            try:
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", RuntimeWarning)
                 result = run_sweep(
                     spec,
                     file=args.spec,
@@ -87,12 +88,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     resume=args.resume,
                     then=lambda res: report(res, plots=not args.no_plots),  # in the folder, still held
                 )
-            finally:
-                for w in caught:
-                    if issubclass(w.category, RuntimeWarning):
-                        print(f"run.py sweep: warning: {w.message}", file=sys.stderr)
-                    else:
-                        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+        finally:  # outside the recording context: shown once, never recorded again (no endless loop)
+            for w in list(caught):
+                if issubclass(w.category, RuntimeWarning):
+                    print(f"run.py sweep: warning: {w.message}", file=sys.stderr)
+                else:
+                    warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     except ScenarioError as err:  # SweepError too
         print(f"run.py sweep: {err}", file=sys.stderr)
         return EXIT_USAGE
