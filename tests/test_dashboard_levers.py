@@ -155,10 +155,10 @@ def test_consortium_budget_and_members() -> None:
     assert scenario.labs["consortium"].subsidy_usd_per_month == 1.2e8
     assert "labs.consortium.subsidy_usd_per_month" not in scenario.uncertain
     (event,) = scenario.events
-    assert sorted(event.set) == ["labs.mistral.segment_affinity", "labs.mistral.subsidy_usd_per_month"]
+    assert sorted(event.set) == ["labs.mistral.subsidy_usd_per_month"]
 
     only_tii = build(replace(shipped, consortium_members=("tii",)))
-    assert sorted(only_tii.events[0].set) == ["labs.tii.segment_affinity", "labs.tii.subsidy_usd_per_month"]
+    assert sorted(only_tii.events[0].set) == ["labs.tii.subsidy_usd_per_month"]
     with pytest.raises(ScenarioError, match="subsidy_usd_per_month"):
         build(replace(shipped, consortium_budget_musd=-5))
 

@@ -85,3 +85,20 @@ def test_patrons_of_a_plan_under_one_usd_still_follow_adoption(make_model) -> No
     target = min(4.0**WORLD.patron_elasticity, WORLD.patron_max_support)
     assert lab.patron_support == pytest.approx(1.0 + (target - 1.0) / WORLD.patron_patience_months)
     assert math.isclose(target, 2.0)
+
+
+def test_without_burn_in_a_lab_starts_with_no_users_and_runs(make_model) -> None:
+    model = make_model({"adopters.burn_in_months": 0})
+    for lab in model.lab_list:
+        assert lab.users == 0 and lab.usage_mtok == 0.0 and lab.demanding_usage_share == 0.0
+        assert lab.users_by_segment.tolist() == [0, 0]
+    model.step()  # online RL reads last month's demanding share: 0 at the start
+    assert all(np.isfinite(lab.know_how_eci) for lab in model.lab_list)
+
+
+def test_the_starting_runway_nets_the_patron_plan_out_of_the_burn(make_model) -> None:
+    model = make_model({"labs.open_us.subsidy_usd_per_month": 1e8})  # staff 2e7, cash 3e9
+    lab = lab_by_name(model, "open_us")
+    burn = lab.build_plan_usd() + 2e7 - 1e8  # building at the limit, plus staff, less the patron
+    assert burn > 0
+    assert lab.runway_months == pytest.approx(3e9 / burn)

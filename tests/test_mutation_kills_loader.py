@@ -116,3 +116,53 @@ def test_extends_must_be_a_file_name(tmp_path) -> None:
         load_raw(tmp_path / "a.yaml")
     assert (err.value.file, err.value.key_path) == (str((tmp_path / "a.yaml").resolve()), "extends")
     assert err.value.problem == "expected a file name, got 5"
+
+
+BASE = """name: base
+world:
+  distillation_efficacy: {dist: uniform, low: 0.06, high: 0.10}
+  run_months: 4.0
+uncertain:
+  world.run_months: {dist: uniform, low: 3.0, high: 5.0}
+  events.0.set.world.rl_gain_eci_per_month: {dist: uniform, low: 0.3, high: 0.7}
+events:
+  - at: "2026-01"
+    set:
+      world.rl_gain_eci_per_month: 0.5
+"""
+RUN_MONTHS = {"dist": "uniform", "low": 3.0, "high": 5.0}
+EVENT_DIST = {"dist": "uniform", "low": 0.3, "high": 0.7}
+NEW_EVENT = "events:\n  - at: '2026-02'\n    set:\n      world.rl_gain_eci_per_month: 0.6\n"
+
+
+def test_replacing_events_drops_the_distributions_on_the_old_events(tmp_path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "child.yaml", "name: child\nextends: base.yaml\nevents_mode: replace\n" + NEW_EVENT)
+    merged = load_raw(tmp_path / "child.yaml")
+    assert "events_mode" not in merged
+    assert merged["events"] == [{"at": "2026-02", "set": {"world.rl_gain_eci_per_month": 0.6}}]
+    assert merged["uncertain"] == {"world.run_months": RUN_MONTHS}  # only the stale event path is gone
+    assert merged["pinned"] == []
+
+
+def test_appended_events_keep_the_distributions_on_the_base_events(tmp_path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "child.yaml", "name: child\nextends: base.yaml\n" + NEW_EVENT)
+    merged = load_raw(tmp_path / "child.yaml")
+    assert [e["at"] for e in merged["events"]] == ["2026-01", "2026-02"]
+    assert merged["uncertain"] == {
+        "world.run_months": RUN_MONTHS,
+        "events.0.set.world.rl_gain_eci_per_month": EVENT_DIST,
+    }
+    assert "pinned" not in merged
+
+
+def test_pinned_paths_accumulate_down_an_extends_chain(tmp_path) -> None:
+    write(tmp_path, "base.yaml", BASE)
+    write(tmp_path, "mid.yaml", "name: mid\nextends: base.yaml\nworld:\n  run_months: 4.5\n")
+    # the child pins the base's inline distribution
+    write(tmp_path, "child.yaml", "name: child\nextends: mid.yaml\nworld:\n  distillation_efficacy: 0.02\n")
+    merged = load_raw(tmp_path / "child.yaml")
+    assert merged["pinned"] == ["world.run_months", "world.distillation_efficacy"]
+    assert merged["uncertain"] == {"events.0.set.world.rl_gain_eci_per_month": EVENT_DIST}
+    assert merged["world"] == {"distillation_efficacy": 0.02, "run_months": 4.5}

@@ -103,3 +103,19 @@ def test_dispose_empties_the_model(make_model) -> None:
     model.dispose()
     assert model.params is None and model.users is None and model.population is None
     assert model.offerings == [] and len(model.agents) == 0
+
+
+def test_streams_are_per_tick_and_purpose(make_model) -> None:
+    model = make_model()
+    draw = lambda purpose, tick=None: model.stream(purpose, tick).random()  # noqa: E731
+    assert draw(0, -3) == draw(0, -3)
+    assert len({draw(0, -3), draw(0, -2), draw(0, 0), draw(1, -3)}) == 4
+    assert draw(0) == draw(0, 0)  # at tick 0, no tick means this tick
+
+
+def test_the_frontier_is_zero_when_no_lab_is_alive(make_model) -> None:
+    model = make_model()
+    for lab in model.lab_list:
+        lab.alive = False
+    model.record()
+    assert model.frontier_benchmark_eci == 0.0

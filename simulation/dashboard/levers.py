@@ -25,7 +25,7 @@ ADOPTERS = 3_000  # fewer than a full run's 10,000, so stepping and re-running f
 BAN_ACTIVE = "policy.ban.active"
 CONSORTIUM = "consortium"
 SUPERPOWER_BLOCS = ("us", "china")  # consortium members are open labs outside these
-MEMBER_TEMPLATE: dict[str, Any] = {"subsidy_usd_per_month": 5e7, "segment_affinity": {"sovereign": 1.0}}
+MEMBER_TEMPLATE: dict[str, Any] = {"subsidy_usd_per_month": 5e7}  # members are topped up, not co-owned
 # Levers field -> (dotted parameter path, parameter units per page unit)
 VALUE_LEVERS: dict[str, tuple[str, float]] = {
     "ban_threshold_flop": ("policy.ban.threshold_flop", 1.0),
