@@ -18,7 +18,9 @@ BASELINE = ROOT / "scenarios" / "baseline.yaml"
 
 
 def run_folders(out: Path) -> list[Path]:
-    return sorted(p for p in out.glob("*/*") if p.is_dir() and not p.is_symlink() and p.parent.name != "compare")
+    return sorted(
+        p for p in out.glob("*/*") if p.is_dir() and not p.is_symlink() and p.parent.name != "compare"
+    )
 
 
 def test_run_writes_a_folder_and_prints_a_summary(tmp_path: Path, capsys) -> None:
