@@ -274,10 +274,9 @@ def mean_interval(diffs: np.ndarray, level: float = 0.90) -> tuple[float, float,
 
 
 def fingerprint(root: Path = ROOT) -> str:
-    """A hash of what decides the lever table: the model code (its syntax tree without docstrings) and the
-    shipped scenarios (their parsed content), so edits to comments and docstrings leave it unchanged."""
-    import ast
-
+    """A hash of what decides the lever table: the model code without its comments, docstrings and blank
+    lines, and the shipped scenarios' parsed content; so edits to comments and docstrings leave it unchanged
+    and it is the same on every Python version."""
     import yaml
 
     digest = hashlib.sha256()
@@ -286,21 +285,41 @@ def fingerprint(root: Path = ROOT) -> str:
             digest.update(path.relative_to(root).as_posix().encode())
             text = path.read_text(encoding="utf-8")
             if path.suffix == ".py":
-                tree = ast.parse(text)
-                for node in ast.walk(tree):
-                    body = getattr(node, "body", None)
-                    if (
-                        isinstance(body, list)
-                        and body
-                        and isinstance(body[0], ast.Expr)
-                        and isinstance(body[0].value, ast.Constant)
-                        and isinstance(body[0].value.value, str)
-                    ):
-                        node.body = body[1:] or [ast.Pass()]
-                digest.update(ast.dump(tree).encode())
+                digest.update(code_text(text).encode())
             else:
                 digest.update(repr(yaml.safe_load(text)).encode())
     return digest.hexdigest()[:16]
+
+
+def code_text(source: str) -> str:
+    """``source`` without comments, docstrings, trailing spaces and blank lines."""
+    import ast
+    import io
+    import tokenize
+
+    lines = source.splitlines()
+    drop: set[int] = set()
+    for node in ast.walk(ast.parse(source)):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            value = body[0].value
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                first = lines[body[0].lineno - 1].lstrip()
+                if first[:1] in "'\"" or first[:2].lower() in ("r'", 'r"'):
+                    drop.update(range(body[0].lineno, (body[0].end_lineno or body[0].lineno) + 1))
+    comment_at = {
+        tok.start[0]: tok.start[1]
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type == tokenize.COMMENT
+    }
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        if number in drop:
+            continue
+        line = line[: comment_at[number]] if number in comment_at else line
+        if line.strip():
+            kept.append(line.rstrip())
+    return "\n".join(kept)
 
 
 UNITS = {
