@@ -25,7 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .compare import ALIGN_CHOICES, CompareError, build, compare, load_runs, write_comparison
+from .compare import ALIGN_CHOICES, CompareError, build, load_runs, write_comparison
 from .config import Scenario, ScenarioError, load_scenario, with_changes
 from .config.loader import SCENARIO_DIR, resolve_file
 
@@ -206,7 +206,8 @@ def auto_compare(folders: list[Path], out: str, command: str) -> None:
     """After a run of several scenarios: compare them, the first as the reference. The runs are saved
     whatever happens here, so a comparison that cannot be made is a note, not an error."""
     try:
-        path = compare(folders, out=out, command=command)
+        comparison = build(load_runs(folders))
+        path = write_comparison(comparison, out, command)
     except CompareError as err:
         print(f"note: no comparison: {err}", file=sys.stderr)
         print(
@@ -217,7 +218,10 @@ def auto_compare(folders: list[Path], out: str, command: str) -> None:
     except OSError as exc:
         print(f"note: could not save the comparison: {exc}", file=sys.stderr)
         return
+    from .compare import headline_lines
+
     print(f"comparison: {path / 'report.html'}")
+    print("\n".join(headline_lines(comparison)))
 
 
 def unwritable(out: Path) -> str | None:
@@ -306,7 +310,10 @@ def compare_command(argv: list[str]) -> int:
         return 1
     for label, pairing in comparison.pairing.items():
         print(f"{label} vs {comparison.reference.label}: {pairing.reason}")
+    from .compare import headline_lines
+
     print(f"saved: {path}\nreport: {path / 'report.html'}")
+    print("\n".join(headline_lines(comparison)))
     return EXIT_OK
 
 

@@ -406,6 +406,242 @@ def differences(
     )
 
 
+# -- headlines: the effect of each scenario, in sentences -------------------------------------------------
+
+KEY_METRICS = ("gap_months_true", "gap_months_benchmark", "open_share_usage")
+HEADLINE_LEVEL = 0.90
+METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,80}")
+
+
+@dataclass
+class Headline:
+    """One scenario's effect on one timeseries metric: the mean over replicates of (scenario minus
+    reference) of the metric's mean over the months from the scenario's first event (the whole window if it
+    has none), with its 90% interval when the runs are paired. ``effect``, ``low`` and ``high`` are in the
+    data's units (shares as fractions); ``text`` is the plain sentence (not escaped)."""
+
+    scenario: str
+    metric: str
+    meaning: str
+    expected: str | None  # the direction the scenario's expected_effects give, None for a key indicator
+    effect: float | None  # None: the metric is not in both runs
+    low: float | None
+    high: float | None
+    paired: bool
+    replicates: int
+    window: str
+    text: str
+
+    @property
+    def moves(self) -> bool:
+        """True when the interval excludes zero."""
+        return self.low is not None and self.high is not None and not (self.low <= 0 <= self.high)
+
+
+def headline_metrics(compared: Compared) -> list[tuple[str, str | None]]:
+    """(metric, expected direction) for a scenario: its ``expected_effects`` metrics first, in the order
+    the scenario gives them, then the key metrics it does not already name."""
+    out: dict[str, str | None] = {}
+    for effect in compared.run.scenario.get("expected_effects") or []:
+        metric = effect.get("metric") if isinstance(effect, dict) else None
+        if isinstance(metric, str) and METRIC_NAME.fullmatch(metric) and metric not in out:
+            out[metric] = str(effect.get("direction") or "") or None
+    for metric in KEY_METRICS:
+        out.setdefault(metric, None)
+    return list(out.items())
+
+
+def positioned(model: pd.DataFrame) -> pd.DataFrame:
+    """The model table with ``pos``: the month's place in the compared window (0 = its first month), so
+    runs aligned on different start dates line up month by month."""
+    out = model.copy()
+    out["pos"] = out["tick"] - out["tick"].min()
+    return out
+
+
+def effect_start(compared: Compared) -> tuple[int, str]:
+    """(window position, 'YYYY-MM') of the scenario's first event in the window, or of the window's start."""
+    dates = sorted(set(compared.model["date"].astype(str)))
+    events = sorted(str(e.get("at")) for e in compared.events)
+    first = events[0] if events else dates[0]
+    return dates.index(first), first
+
+
+def monthly_differences(
+    ref: Compared, other: Compared, metric: str, replicates: Sequence[int]
+) -> pd.DataFrame:
+    """Scenario minus reference of ``metric`` per paired replicate and month of the window (data units):
+    columns replicate, pos, date (the scenario's), difference."""
+    a = positioned(other.model).set_index(["replicate", "pos"])
+    b = positioned(ref.model).set_index(["replicate", "pos"])
+    keep = a.index.intersection(b.index)
+    keep = keep[keep.get_level_values("replicate").isin(list(replicates))]
+    diff = a.loc[keep, metric].astype(float) - b.loc[keep, metric].astype(float)
+    out = diff.rename("difference").reset_index()
+    out["date"] = a.loc[keep, "date"].astype(str).to_numpy()
+    return out.sort_values(["replicate", "pos"], ignore_index=True)
+
+
+def window_means(compared: Compared, metric: str, start: int) -> pd.Series:
+    """Per replicate: the mean of ``metric`` over the window's months from position ``start``."""
+    frame = positioned(compared.model)
+    frame = frame[frame["pos"] >= start]
+    return frame.groupby("replicate")[metric].mean().astype(float)
+
+
+def headlines(comparison: Comparison) -> dict[str, list[Headline]]:
+    """For each scenario against the reference, one :class:`Headline` per metric of
+    :func:`headline_metrics` (expected-effect metrics first)."""
+    from .levers import mean_interval
+
+    ref = comparison.reference
+    out: dict[str, list[Headline]] = {}
+    for other in comparison.runs[1:]:
+        p = comparison.pairing[other.label]
+        start, first = effect_start(other)
+        last = str(other.model["date"].astype(str).max())
+        window = f"{first} to {last}"
+        describe = _describer(other)
+        rows = []
+        for metric, expected in headline_metrics(other):
+            meaning, show = describe(metric)
+            effect = low = high = None
+            present = all(
+                metric in c.model.columns and pd.api.types.is_numeric_dtype(c.model[metric])
+                for c in (ref, other)
+            )
+            if present:
+                s, r = window_means(other, metric, start), window_means(ref, metric, start)
+                if p.paired:
+                    diffs = (s.loc[p.replicates] - r.loc[p.replicates]).to_numpy(float)
+                    effect, low, high = mean_interval(diffs, HEADLINE_LEVEL)
+                else:
+                    effect = float(s.mean() - r.mean())
+            h = Headline(
+                other.label,
+                metric,
+                meaning,
+                expected,
+                effect,
+                low,
+                high,
+                p.paired,
+                len(p.replicates),
+                window,
+                "",
+            )
+            h.text = headline_text(h, show, p.reason)
+            rows.append(h)
+        out[other.label] = rows
+    return out
+
+
+def _describer(compared: Compared) -> Any:
+    """A function metric -> (short meaning, formatter of a difference in display units), from the data
+    dictionary's declaration of the run's timeseries columns (rounding as declared)."""
+    from . import datadict
+    from .config import scenario_from_dict
+
+    try:
+        scenario: Any = scenario_from_dict(compared.run.scenario)
+    except Exception:  # noqa: BLE001 - a scenario the dictionary cannot read falls back to plain numbers
+        scenario = None
+
+    def describe(metric: str) -> tuple[str, Any]:
+        try:
+            (decl,) = datadict.declarations(datadict.TABLES["model"], [metric], scenario)
+        except Exception:  # noqa: BLE001
+            return metric, lambda v: _signed(f"{v:.3g}")
+        meaning = re.split(r": | \(|, ", decl.meaning.rstrip("."), maxsplit=1)[0]
+        if datadict.is_fraction(decl.unit):
+            unit = "points"
+            fmt = lambda v: _signed(decl.shown.format(v).removesuffix("%")) + " " + unit  # noqa: E731
+        else:
+            fmt = lambda v: _signed(decl.shown.format(v)) + (f" {decl.unit}" if decl.unit else "")  # noqa: E731
+        return meaning, fmt
+
+    return describe
+
+
+def _signed(text: str) -> str:
+    """A leading + on a rounded number that is neither negative nor zero."""
+    if text.startswith("-") or not any(ch in "123456789" for ch in text):
+        return text
+    return "+" + text
+
+
+def headline_text(h: Headline, show: Any, reason: str) -> str:
+    """The sentence of a headline, e.g. 'Share of token usage on open models (open_share_usage, expected
+    down): -2.2 points [-2.6, -1.7], 90% interval over 3 paired replicates, mean over 2025-04 to 2025-12.'"""
+    name = f"{h.meaning} ({h.metric}" + (f", expected {h.expected})" if h.expected else ")")
+    if h.effect is None:
+        return f"{name}: not in the timeseries of both runs, so no effect can be given."
+    number = show(h.effect)
+    if h.low is None or h.high is None:
+        return (
+            f"{name}: {number}, difference of the replicate means over {h.window}; "
+            f"{reason}, so no interval is given."
+        )
+    interval = f"{number} [{show(h.low).split(' ')[0]}, {show(h.high).split(' ')[0]}]"
+    where = (
+        f"{int(HEADLINE_LEVEL * 100)}% interval over {h.replicates} paired replicates, mean over {h.window}"
+    )
+    if not h.moves:
+        return f"{name}: does not move detectably ({interval}; {where})."
+    return f"{name}: {interval} ({where})."
+
+
+def headline_lines(comparison: Comparison, found: dict[str, list[Headline]] | None = None) -> list[str]:
+    """The headlines as printable lines: one heading per scenario, one indented sentence per metric."""
+    found = headlines(comparison) if found is None else found
+    lines = []
+    for label, rows in found.items():
+        lines.append(f"{label} vs {comparison.reference.label}:")
+        lines += [f"  - {h.text}" for h in rows]
+    return lines
+
+
+def difference_bands(
+    comparison: Comparison, found: dict[str, list[Headline]]
+) -> dict[str, list[tuple[str, pd.DataFrame]]]:
+    """Per headline metric, for each paired scenario: (label, band) with the paired difference per month
+    in display units (shares in percentage points): columns pos, date, mean, p5, p95."""
+    ref = comparison.reference
+    out: dict[str, list[tuple[str, pd.DataFrame]]] = {}
+    for other in comparison.runs[1:]:
+        p = comparison.pairing[other.label]
+        if not p.paired:
+            continue
+        for h in found.get(other.label, []):
+            if h.effect is None:
+                continue
+            scale = 100.0 if h.metric in other.model and _is_share(other, h.metric) else 1.0
+            diffs = monthly_differences(ref, other, h.metric, p.replicates)
+            grouped = diffs.groupby(["pos", "date"], sort=True)["difference"]
+            band = pd.DataFrame(
+                {
+                    "mean": grouped.mean() * scale,
+                    "p5": grouped.quantile(QUANTILES[0]) * scale,
+                    "p95": grouped.quantile(QUANTILES[2]) * scale,
+                }
+            ).reset_index()
+            out.setdefault(h.metric, []).append((other.label, band))
+    return out
+
+
+def _is_share(compared: Compared, metric: str) -> bool:
+    from . import datadict
+    from .config import scenario_from_dict
+
+    try:
+        (decl,) = datadict.declarations(
+            datadict.TABLES["model"], [metric], scenario_from_dict(compared.run.scenario)
+        )
+    except Exception:  # noqa: BLE001
+        return False
+    return datadict.is_fraction(decl.unit)
+
+
 # -- what a scenario changes -----------------------------------------------------------------------------
 
 SKIPPED_KEYS = ("name", "description", "events", "labs", "expected_effects")
@@ -496,12 +732,16 @@ def write_comparison(comparison: Comparison, out: str | Path = "outputs", comman
     tmp.mkdir()
     try:
         plots = plotting.plot_overlays(overlay_series(comparison), tmp / FILES["plots"], comparison.axis)
+        found = headlines(comparison)
+        plots += plotting.plot_differences(
+            difference_series(comparison, found), tmp / FILES["plots"], comparison.axis
+        )
         spreadsheet_safe(comparison.differences).to_csv(tmp / FILES["csv"], index=False)
         spreadsheet_safe(comparison.by_replicate).to_csv(tmp / FILES["replicates"], index=False)
         (tmp / FILES["md"]).write_text(markdown_table(comparison), encoding="utf-8")
         manifest = comparison_manifest(comparison, created, command)
         (tmp / FILES["manifest"]).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        html = report.render(comparison, plots, manifest)
+        html = report.render(comparison, plots, manifest, found)
         (tmp / FILES["report"]).write_text(html, encoding="utf-8")
         if final.exists():
             raise FileExistsError(f"comparison folder {final} already exists")
@@ -524,6 +764,40 @@ def overlay_series(comparison: Comparison) -> list[Any]:
         colour, linestyle = scenario_style(i)
         series.append(OverlaySeries(c.label, c.model, colour, span(c.run)[0], c.events, linestyle))
     return series
+
+
+def difference_series(comparison: Comparison, found: dict[str, list[Headline]]) -> list[Any]:
+    """The paired differences over time as :class:`plotting.DifferenceChart`, one per headline metric."""
+    from .plotting import DifferenceChart, scenario_style
+
+    colours = {c.label: scenario_style(i) for i, c in enumerate(comparison.runs)}
+    meanings = {h.metric: h.meaning for rows in found.values() for h in rows}
+    charts = []
+    for metric, bands in difference_bands(comparison, found).items():
+        share = _is_share(comparison.runs[1], metric)
+        unit = "percentage points" if share else _unit_of(comparison.runs[1], metric)
+        charts.append(
+            DifferenceChart(
+                metric,
+                f"Paired difference from {comparison.reference.label}: {meanings.get(metric, metric)}",
+                f"Difference ({unit})" if unit else "Difference",
+                [(label, *colours[label], band) for label, band in bands],
+            )
+        )
+    return charts
+
+
+def _unit_of(compared: Compared, metric: str) -> str:
+    from . import datadict
+    from .config import scenario_from_dict
+
+    try:
+        (decl,) = datadict.declarations(
+            datadict.TABLES["model"], [metric], scenario_from_dict(compared.run.scenario)
+        )
+    except Exception:  # noqa: BLE001
+        return ""
+    return decl.unit
 
 
 def comparison_manifest(comparison: Comparison, created: datetime, command: str | None) -> dict[str, Any]:

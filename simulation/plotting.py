@@ -602,3 +602,47 @@ def _overlay_caption(series: Sequence[OverlaySeries], events: Sequence[tuple[flo
         keys = [f"{i}: {textwrap.shorten(key, 90)}" for i, (_, _, key) in enumerate(events, start=1)]
         text += " Dotted lines: scenario events.\n" + "\n".join(keys)
     return text
+
+
+@dataclass
+class DifferenceChart:
+    """A paired difference over time for one metric: per scenario (label, colour, line style, band with
+    columns pos, date, mean, p5, p95 in display units)."""
+
+    metric: str
+    title: str
+    ylabel: str
+    series: list[tuple[str, str, Any, pd.DataFrame]]
+
+    @property
+    def filename(self) -> str:
+        return f"difference_{self.metric}.png"
+
+
+def plot_differences(
+    charts: Sequence[DifferenceChart], out_dir: str | Path, axis: str = "date"
+) -> list[Path]:
+    """Each paired-difference chart into ``out_dir``: per scenario the mean difference per month as a line
+    and its 5-95% range across replicates as a band, a zero line, the y axis scaled to the difference."""
+    return [plot_difference(chart, out_dir, axis) for chart in charts]
+
+
+def plot_difference(chart: DifferenceChart, out_dir: str | Path, axis: str) -> Path:
+    with style():
+        fig, ax = new_figure(figsize=(13.33, 5.5))
+        for label, colour, linestyle, band in chart.series:
+            x = to_dates(band["date"]) if axis == "date" else band["pos"]
+            ax.fill_between(x, band["p5"], band["p95"], color=colour, alpha=BAND_ALPHA, linewidth=0)
+            ax.plot(x, band["mean"], color=colour, linestyle=linestyle, label=label)
+        ax.axhline(0, color="black", linewidth=1)
+        ax.autoscale(axis="y", tight=False)
+        lo, hi = ax.get_ylim()
+        if hi - lo < 1e-9:  # a difference of exactly zero: a small symmetric axis around it
+            ax.set_ylim(-1, 1)
+        if axis == "date":
+            format_date_axis(ax)
+        ax.set_xlabel("Date" if axis == "date" else "Months since the start of the compared window")
+        ax.set_ylabel(chart.ylabel)
+        ax.legend(loc="upper left", title="Scenario minus reference")
+        titles(fig, chart.title, "Line: mean paired difference (same seeds) per month; shading: 5-95% range.")
+        return save(fig, Path(out_dir) / chart.filename)

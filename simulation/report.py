@@ -1,8 +1,10 @@
 """The comparison report: one self-contained HTML page (figures as base64 data URIs, inline CSS, no
 scripts, nothing fetched), readable offline and printable.
 
-Sections: the scenarios and their descriptions; what each changes relative to the reference; the overlay
-figures; the difference table with its pairing said in words; the provenance of every run.
+Sections: the headlines (one sentence per key indicator and expected effect, per scenario); the scenarios
+and their descriptions; what each changes relative to the reference; the overlay figures, each with the
+paired difference over time beside it; the difference table with its pairing said in words; the provenance
+of every run.
 
 Every value that comes from a run folder or a scenario (names, descriptions, seeds, replicates, event notes,
 parameter paths and values, versions, commands) goes through ``html.escape``: no file can put markup or a
@@ -17,10 +19,10 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .compare import format_value, interval_note, num, span
+from .compare import format_value, headlines, interval_note, num, span
 
 if TYPE_CHECKING:
-    from .compare import Changes, Comparison
+    from .compare import Changes, Comparison, Headline
 
 CSS = """
 :root { --ink: #1a1a1a; --grey: #555; --rule: #d0d0d0; --warn: #8a3b00; --warn-bg: #fff3e6; }
@@ -45,6 +47,10 @@ code { font-size: .92em; background: #f3f3f3; padding: 0 .25em; border-radius: 3
 figure { margin: 1.2em 0 2em; }
 figure img { width: 100%; height: auto; border: 1px solid var(--rule); }
 ul.changes li { margin: .15em 0; }
+ul.headlines li { margin: .3em 0; }
+ul.headlines li.expected { font-weight: 600; }
+div.differences { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 0 1em; }
+div.differences figure { margin-top: 0; }
 dl.prov { display: grid; grid-template-columns: max-content 1fr; gap: .15em 1em; margin: .3em 0 1em; }
 dl.prov dt { color: var(--grey); }
 dl.prov dd { margin: 0; }
@@ -60,14 +66,21 @@ dl.prov dd { margin: 0; }
 """
 
 
-def render(comparison: Comparison, plots: Sequence[Path], manifest: dict[str, Any]) -> str:
-    """The whole report as one HTML string."""
+def render(
+    comparison: Comparison,
+    plots: Sequence[Path],
+    manifest: dict[str, Any],
+    found: dict[str, list[Headline]] | None = None,
+) -> str:
+    """The whole report as one HTML string (``found``: the headlines, computed if not given)."""
     ref = comparison.reference.label
     names = ", ".join(c.label for c in comparison.runs)
+    found = headlines(comparison) if found is None else found
     sections = [
+        ("headlines", f"Headlines: each scenario against {ref}", headlines_section(comparison, found)),
         ("scenarios", "Scenarios", scenarios_section(comparison)),
         ("changes", f"What each scenario changes relative to {ref}", changes_section(comparison)),
-        ("figures", "Figures", figures_section(plots)),
+        ("figures", "Figures", figures_section(plots, found)),
         ("differences", f"Differences from {ref}", differences_section(comparison)),
         ("provenance", "Provenance", provenance_section(comparison, manifest)),
     ]
@@ -162,17 +175,67 @@ def changes_list(changes: Changes) -> str:
     return f'<ul class="changes">{"".join(items)}</ul>'
 
 
-def figures_section(plots: Sequence[Path]) -> str:
+def headlines_section(comparison: Comparison, found: dict[str, list[Headline]]) -> str:
+    """One list per scenario: a sentence per metric, the scenario's expected effects first."""
+    parts = [
+        '<p class="note">Effect of each scenario: the mean over replicates of (scenario minus reference) of '
+        "each metric averaged over the months from the scenario's first event (the whole window if it has "
+        "none), with a 90% interval when the runs are paired (same seeds); shares in percentage points. "
+        "Metrics the scenario names in its expected effects come first.</p>"
+    ]
+    for label, rows in found.items():
+        items = "".join(
+            f'<li class="{"expected" if h.expected else "key"}" data-metric="{escape(h.metric)}">'
+            f"{escape(h.text)}</li>"
+            for h in rows
+        )
+        parts.append(
+            f"<h3>{swatch(comparison, label)}{escape(label)} against {escape(comparison.reference.label)}</h3>"
+            f'<ul class="headlines">{items}</ul>'
+        )
+    return "".join(parts)
+
+
+def figure_html(path: Path, title: str, kind: str = "overlay") -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure class="{kind}"><img src="data:image/png;base64,{data}" alt="{escape(title)}">'
+        f"<figcaption>{escape(title)} (plots/{escape(path.name)})</figcaption></figure>"
+    )
+
+
+DIFFERENCE_PREFIX = "difference_"
+
+
+def figures_section(plots: Sequence[Path], found: dict[str, list[Headline]] | None = None) -> str:
+    """The overlay figures, each followed by the paired-difference charts of the metrics it shows; the
+    charts of other headline metrics (expected effects) after them."""
     from .plotting import overlays
 
-    titles = {o.filename: o.title for o in overlays([])}
+    overlay_list = overlays([])
+    titles = {o.filename: o.title for o in overlay_list}
+    panels = {o.filename: [column for column, _ in o.panels] for o in overlay_list}
+    meanings = {h.metric: h.meaning for rows in (found or {}).values() for h in rows}
+    differences = {p.stem[len(DIFFERENCE_PREFIX) :]: p for p in plots if p.name.startswith(DIFFERENCE_PREFIX)}
+
+    def difference(metric: str) -> str:
+        title = f"Paired difference over time: {meanings.get(metric, metric)} ({metric})"
+        return figure_html(differences.pop(metric), title, "difference")
+
     figures = []
     for path in plots:
-        title = titles.get(path.name, path.stem.replace("_", " "))
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        if path.name.startswith(DIFFERENCE_PREFIX):
+            continue
+        figures.append(figure_html(path, titles.get(path.name, path.stem.replace("_", " "))))
+        beside = [difference(m) for m in panels.get(path.name, []) if m in differences]
+        if beside:
+            figures.append(f'<div class="differences">{"".join(beside)}</div>')
+    rest = [difference(m) for m in list(differences)]
+    if rest:
         figures.append(
-            f'<figure><img src="data:image/png;base64,{data}" alt="{escape(title)}">'
-            f"<figcaption>{escape(title)} (plots/{escape(path.name)})</figcaption></figure>"
+            '<h3>Paired differences of the expected effects</h3><div class="differences">'
+            + "".join(rest)
+            + "</div>"
         )
     return "".join(figures)
 

@@ -10,16 +10,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.stats import t
 
 import simulation
 from simulation import plotting, simulate
 from simulation.cli import main
-from simulation.compare import CompareError, scenario_changes
+from simulation.compare import CompareError, build, headlines, load_runs, scenario_changes
 from simulation.outputs import write_run
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny.yaml"
 PLOTS = {"gap.png", "open_share.png", "open_usage_by_origin.png", "labs_alive.png"}
+DIFFERENCE_PLOTS = {
+    f"difference_{m}.png"
+    for m in ("open_share_usage_region_us", "gap_months_true", "gap_months_benchmark", "open_share_usage")
+}
 BAN = """extends: tiny
 name: tiny_ban
 description: "Tiny with a US open-weight ban from 2025-04."
@@ -31,6 +36,9 @@ events:
   - at: 2025-04
     set: {policy.ban.active: true}
     note: "US open-weight ban"
+expected_effects:
+  - metric: open_share_usage_region_us
+    direction: down
 """
 
 
@@ -61,6 +69,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 def no_figures(monkeypatch):
     """Skip drawing the overlay figures where a test is about the numbers (slow: about 3 s a comparison)."""
     monkeypatch.setattr(plotting, "plot_overlays", lambda series, out_dir, axis="date": [])
+    monkeypatch.setattr(plotting, "plot_differences", lambda charts, out_dir, axis="date": [])
 
 
 def comparisons(out: Path) -> list[Path]:
@@ -74,13 +83,16 @@ def test_folder_layout(runs, tmp_path: Path) -> None:
     assert comparisons(tmp_path) == [folder]  # no temporary folder left
     for name in ["report.html", "differences.csv", "differences.md", "differences_by_replicate.csv"]:
         assert (folder / name).is_file(), name
-    assert {p.name for p in (folder / "plots").iterdir()} == PLOTS
+    assert {p.name for p in (folder / "plots").iterdir()} == PLOTS | DIFFERENCE_PLOTS
     for png in (folder / "plots").iterdir():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     manifest = json.loads((folder / "comparison.json").read_text())
     assert manifest["reference"] == "tiny" and [r["label"] for r in manifest["runs"]] == ["tiny", "tiny_ban"]
     html = (folder / "report.html").read_text()
-    assert html.count('src="data:image/png;base64,') == len(PLOTS)
+    assert html.count('src="data:image/png;base64,') == len(PLOTS | DIFFERENCE_PLOTS)
+    assert html.index('id="headlines"') < html.index('id="scenarios"')  # the report leads with findings
+    assert '<li class="expected" data-metric="open_share_usage_region_us">' in html
+    assert html.count('<figure class="difference">') == len(DIFFERENCE_PLOTS)
     assert "<script" not in html and not re.search(r"(src|href)=\"(https?:|//)", html)
     assert "Baseline in miniature" in html and "Tiny with a US open-weight ban" in html  # descriptions
     assert "labs.meta.ban_response" in html and "2025-04 US open-weight ban" in html  # what changes
@@ -145,6 +157,10 @@ def test_cli_compare_writes_a_comparison(runs, no_figures, tmp_path: Path, capsy
     printed = capsys.readouterr().out
     (folder,) = comparisons(out)
     assert "tiny_ban vs tiny: paired over 3 replicates" in printed and str(folder) in printed
+    sentences = printed.split("tiny_ban vs tiny:\n", 1)[1].splitlines()
+    assert sentences[0].startswith("  - Share of token usage in region us on open models")
+    assert "(open_share_usage_region_us, expected down)" in sentences[0]
+    assert any("(gap_months_true)" in line and "90% interval" in line for line in sentences)
     manifest = json.loads((folder / "comparison.json").read_text())
     assert manifest["command"].startswith("python run.py compare ")
 
@@ -248,3 +264,59 @@ def test_run_with_several_scenarios_writes_runs_and_a_comparison(
     manifest = json.loads((folder / "comparison.json").read_text())
     assert manifest["reference"] == "tiny" and manifest["command"] == "python run.py " + " ".join(argv)
     assert pd.read_csv(folder / "differences.csv")["paired"].all()
+
+
+def window_effect(runs: dict[str, Path], key: str, column: str, since: str) -> np.ndarray:
+    """Per replicate: the mean of ``column`` over the months from ``since``, from a run's timeseries.csv."""
+    frame = pd.read_csv(runs[key] / "timeseries.csv")
+    return frame[frame["date"] >= since].groupby("replicate")[column].mean().sort_index().to_numpy()
+
+
+def test_headlines_give_the_mean_paired_window_difference(runs) -> None:
+    comparison = build(load_runs([runs["reference"], runs["ban"]]))
+    (rows,) = headlines(comparison).values()
+    assert [h.metric for h in rows] == [
+        "open_share_usage_region_us",  # the scenario's expected effect first
+        "gap_months_true",
+        "gap_months_benchmark",
+        "open_share_usage",
+    ]
+    assert rows[0].expected == "down" and all(h.expected is None for h in rows[1:])
+    for h in rows:
+        # the ban starts in 2025-04: the window is the months from the event on
+        diffs = window_effect(runs, "ban", h.metric, "2025-04") - window_effect(
+            runs, "reference", h.metric, "2025-04"
+        )
+        half = t.ppf(0.95, diffs.size - 1) * diffs.std(ddof=1) / np.sqrt(diffs.size)
+        assert h.effect == pytest.approx(diffs.mean(), abs=1e-12)
+        assert (h.low, h.high) == pytest.approx((diffs.mean() - half, diffs.mean() + half), abs=1e-12)
+        assert h.paired and h.replicates == 3 and h.window == "2025-04 to 2025-12"
+        assert "90% interval over 3 paired replicates, mean over 2025-04 to 2025-12" in h.text
+        if (h.low <= 0 <= h.high) != ("does not move detectably" in h.text):
+            raise AssertionError(h.text)
+    us = rows[0]
+    scale, unit = 100, "points"  # a share: its difference in percentage points, 1 decimal (datadict)
+    shown = [
+        f"{v * scale:+.1f}".replace("+0.0", "0.0").replace("-0.0", "0.0")
+        for v in (us.effect, us.low, us.high)
+    ]
+    assert us.text.startswith(
+        "Share of token usage in region us on open models (open_share_usage_region_us, "
+    )
+    assert f"{shown[0]} {unit} [{shown[1]}, {shown[2]}]" in us.text
+    gap = rows[1]
+    assert f"{gap.effect:+.1f}".replace("+0.0", "0.0").replace("-0.0", "0.0") + " months [" in gap.text
+
+
+def test_unpaired_headlines_say_so_and_give_no_interval(runs) -> None:
+    comparison = build(load_runs([runs["reference"], runs["other_seed"]]))
+    (rows,) = headlines(comparison).values()
+    for h in rows:
+        by_hand = (
+            window_effect(runs, "other_seed", h.metric, "2025-01").mean()
+            - window_effect(runs, "reference", h.metric, "2025-01").mean()
+        )
+        assert h.effect == pytest.approx(by_hand, abs=1e-12)  # no events: the whole window
+        assert h.low is None and h.high is None and not h.paired
+        assert "not paired: different root seeds (1 and 5), so no interval is given" in h.text
+        assert "[" not in h.text

@@ -19,6 +19,8 @@ from simulation.outputs import write_run
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ROOT / "scenarios" / "tiny.yaml"
 INSTALL = "apt-get install chromium chromium-driver; pip install selenium"
+EXPECTED = "open_usage_share_origin_china"
+DIFFERENCE_CHARTS = [EXPECTED, "gap_months_true", "gap_months_benchmark", "open_share_usage"]
 
 
 def test_ci_has_the_browser() -> None:
@@ -44,6 +46,7 @@ def report(tmp_path_factory) -> Path:
         "extends: tiny\nname: tiny_squeeze\ndescription: Chinese capital squeezed from 2025-06.\n"
         "events:\n  - at: 2025-06\n    set: {blocs.china.capital_multiplier: 0.2}\n"
         "    note: Chinese funding squeeze\n"
+        "expected_effects:\n  - metric: open_usage_share_origin_china\n    direction: down\n"
     )
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(plotting, "plot_run", lambda run, out_dir: [])  # the runs' own figures are not needed
@@ -57,7 +60,7 @@ def test_report_opens_offline_with_every_image_and_no_errors(driver, report: Pat
     images = driver.execute_script(
         "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth]);"
     )
-    assert len(images) == 4
+    assert len(images) == 4 + len(DIFFERENCE_CHARTS)  # the overlays and the paired differences
     for alt, complete, width in images:
         assert complete and width > 0, f"image not loaded: {alt}"
     external = driver.execute_script(
@@ -72,6 +75,28 @@ def test_report_opens_offline_with_every_image_and_no_errors(driver, report: Pat
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "compare-report.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 50_000
+
+
+def test_report_leads_with_headlines_and_shows_the_difference_charts(driver, report: Path) -> None:
+    driver.get(report.as_uri())
+    first = driver.execute_script("return document.querySelector('section').id;")
+    assert first == "headlines"
+    section = driver.find_element("id", "headlines")
+    assert "Headlines: each scenario against tiny" in section.text
+    assert "tiny_squeeze against tiny" in section.text
+    items = section.find_elements("css selector", "ul.headlines li")
+    assert len(items) == len(DIFFERENCE_CHARTS)
+    assert items[0].get_attribute("data-metric") == EXPECTED  # the expected effect leads
+    assert items[0].text.startswith("Share of open-model usage on open models made by labs of bloc china")
+    assert f"({EXPECTED}, expected down)" in items[0].text and "90% interval" in items[0].text
+    charts = driver.execute_script(
+        "return Array.from(document.querySelectorAll('figure.difference img'))"
+        ".map(i => [i.alt, i.complete, i.naturalWidth]);"
+    )
+    assert len(charts) == len(DIFFERENCE_CHARTS)
+    for alt, complete, width in charts:
+        assert alt.startswith("Paired difference over time") and complete and width > 0, alt
+    assert any(EXPECTED in alt for alt, _, _ in charts)
 
 
 def test_report_prints_without_the_table_of_contents(driver, report: Path) -> None:
