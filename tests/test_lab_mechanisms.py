@@ -1337,3 +1337,18 @@ def test_event_on_one_lab_does_not_touch_a_lab_whose_name_is_a_suffix() -> None:
     model.step()  # tick 3: the events apply
     assert ai.revenue_usd == pytest.approx(usage_before * 7.0)  # open, it would earn 3% of serving cost
     assert not ai.is_open
+
+
+def test_left_behind_weights_that_are_the_best_open_model_set_the_open_frontier(make_model) -> None:
+    """With the only other open lab far behind, the open frontier after open_us turns closed is exactly its
+    frozen weights: without them it would be open_cn's, 20 points lower (F9)."""
+    weak_cn = {"labs.open_cn.initial_capability_eci": 100.0, "labs.open_cn.initial_know_how_eci": 98.8}
+    model = make_model(CLOSES_AT_TICK_1 | NO_RECONSIDERING | weak_cn | {"world.training_lag_months": 0})
+    lab, cn = lab_by_name(model, "open_us"), lab_by_name(model, "open_cn")
+    released0 = lab.capability_true_eci
+    for _ in range(3):
+        model.step()
+        assert not lab.is_open
+        assert model.history.open_true[-1] == released0  # the weights, frozen at the last open release
+        assert cn.capability_true_eci < released0 - 10  # open_cn alone would set a far lower frontier
+    assert model.current["open_frontier_true_eci"] == released0
