@@ -82,6 +82,7 @@ STYLE: dict[str, Any] = {
 BAND_ALPHA = 0.2
 RUNWAY_DISPLAY_CAP_MONTHS = 60.0
 QUANTILES = (0.05, 0.5, 0.95)
+SMOOTH_MONTHS = 6  # the gap chart's smoothed line: a centred mean over this many months (releases every 4-6)
 
 Run = RunData | str | Path
 
@@ -275,15 +276,36 @@ def plot_gap(run: Run, out_dir: str | Path) -> Path:
             ("gap_months_benchmark", "Benchmark scores", OKABE_ITO["vermillion"], "--"),
         )
         for column, label, colour, ls in series:
-            plot_band(ax, quantile_band(run.model, column), color=colour, label=label, linestyle=ls)
+            band = quantile_band(run.model, column)
+            # the monthly series is a release sawtooth: drawn faint, with its 6-month centred mean on top
+            raw = plot_band(ax, band, color=colour, linestyle=ls)
+            raw.set_alpha(0.35)
+            raw.set_linewidth(1.2)
+            smooth = band["median"].rolling(SMOOTH_MONTHS, center=True, min_periods=1).mean()
+            ax.plot(
+                band["x"], smooth, color=colour, linestyle=ls, linewidth=3, label=f"{label} (6-month mean)"
+            )
         ax.axhline(0, color="black", linewidth=1)
         format_date_axis(ax)
         ax.set_ylabel("Gap (months behind)")
         ax.set_xlabel("Date")
         mark_events(ax, run.scenario.get("events") or [])
         ax.legend(loc="best")
-        titles(fig, "How many months open models trail the closed frontier", caption(run))
+        titles(
+            fig,
+            "How many months open models trail the closed frontier",
+            caption(
+                run, "Thick: 6-month centred mean of the median; thin: monthly median; shading: 5-95% range"
+            ),
+        )
         return save(fig, Path(out_dir) / "gap.png")
+
+
+def _with_events(what: str, run: RunData) -> str:
+    """A caption's description, plus what the dotted lines are when the scenario has events."""
+    if not run.scenario.get("events"):
+        return what
+    return f"{what}; dotted: scenario events (named on the gap chart)"
 
 
 def plot_adoption(run: Run, out_dir: str | Path) -> Path:
@@ -401,7 +423,12 @@ def plot_capabilities(run: Run, out_dir: str | Path) -> Path:
         ax.set_ylabel("True capability (ECI points)")
         ax.set_xlabel("Date")
         key_above(ax, *_lab_lines(ax, run, "capability_true_eci"))
-        titles(fig, "Capability of each lab's latest released model", caption(run, "Lines: medians"))
+        mark_events(ax, run.scenario.get("events") or [], notes_on=False)
+        titles(
+            fig,
+            "Capability of each lab's latest released model",
+            caption(run, _with_events("Lines: medians", run)),
+        )
         return save(fig, Path(out_dir) / "capabilities.png")
 
 
@@ -425,10 +452,14 @@ def plot_runways(run: Run, out_dir: str | Path) -> Path:
                 )
             )
         key_above(ax, colours, styles)
+        mark_events(ax, run.scenario.get("events") or [], notes_on=False)
         titles(
             fig,
             "Each lab's runway: months of cash left",
-            caption(run, f"Lines: medians; runways over {cap:.0f} months are drawn at {cap:.0f}"),
+            caption(
+                run,
+                _with_events(f"Lines: medians; runways over {cap:.0f} months are drawn at {cap:.0f}", run),
+            ),
         )
         return save(fig, Path(out_dir) / "runways.png")
 

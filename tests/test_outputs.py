@@ -212,3 +212,34 @@ def test_a_lab_that_turns_closed_changes_line_style_where_it_closes() -> None:
     np.testing.assert_array_equal(drawn["--"], [1.0, 2.0, 3.0, np.nan, np.nan])
     np.testing.assert_array_equal(drawn["-"], [np.nan, np.nan, 3.0, 4.0, 5.0])
     matplotlib.pyplot.close(fig)
+
+
+def test_gap_chart_draws_the_six_month_mean_over_the_faint_monthly_median(run_dir: Path, monkeypatch) -> None:
+    """The thick line of gap.png is the centred 6-month mean of the monthly median (the release sawtooth is
+    drawn thin); time plots mark scenario events with dotted lines."""
+    from simulation import plotting
+    from simulation.outputs import read_run
+
+    figures = {}
+    monkeypatch.setattr(plotting, "save", lambda fig, path: figures.setdefault(path.name, fig) and path)
+    run = read_run(run_dir)
+    plotting.plot_gap(run, run_dir / "plots")
+    (ax,) = figures["gap.png"].axes
+    thick = [line for line in ax.get_lines() if line.get_linewidth() == 3]
+    assert [line.get_label() for line in thick] == [
+        "True capability (6-month mean)",
+        "Benchmark scores (6-month mean)",
+    ]
+    median = run.model.groupby("date")["gap_months_true"].median()
+    expected = median.rolling(6, center=True, min_periods=1).mean().to_numpy()
+    np.testing.assert_allclose(thick[0].get_ydata(), expected)
+    # the same run with an event: a dotted line at its date on the capabilities and runway charts too
+    run.scenario["events"] = [{"at": "2025-03", "set": {}, "note": "test event"}]
+    for plot in (plotting.plot_capabilities, plotting.plot_runways):
+        figures.clear()
+        plot(run, run_dir / "plots")
+        (fig,) = figures.values()
+        dotted = [line for line in fig.axes[0].get_lines() if line.get_linestyle() == ":"]
+        assert any(
+            plotting.mdates.num2date(line.get_xdata()[0]).strftime("%Y-%m") == "2025-03" for line in dotted
+        )
