@@ -12,6 +12,7 @@ import time
 from concurrent.futures import Executor, Future
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
@@ -288,8 +289,16 @@ def test_command_line_grid_with_heatmaps(tmp_path: Path, capsys) -> None:
     )
     out = tmp_path / "out"
     assert main([str(spec), "--out", str(out), "--workers", "2"]) == 0
-    assert f"4 runs (0 failed) saved in {out}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"4 runs (0 failed) saved in {out}" in printed
     runs = pd.read_csv(out / "runs.csv")
+    # a grid sweep prints (and saves) its table: one row per grid point, the outcome's mean over replicates
+    grid = pd.read_csv(out / "grid.csv")
+    assert "mean over replicates of each grid point" in printed
+    assert len(grid) == 4 and (grid["replicates"] == 1).all()
+    np.testing.assert_allclose(
+        grid["open_share_usage_end"], runs.sort_values("sample")["open_share_usage_end"]
+    )
     assert runs[["blocs.china.capital_multiplier", "policy.ban.enforcement"]].values.tolist() == [
         [0.2, 0.0],
         [0.2, 1.0],

@@ -151,9 +151,26 @@ def report(result: SweepResult, plots: bool = True) -> None:
                 continue
         if by_month:
             pd.concat(by_month, ignore_index=True).to_csv(path / "indices_by_month.csv", index=False)
+    elif result.spec.sampler == "grid" and result.scalars:
+        table = grid_table(result)
+        table.to_csv(path / "grid.csv", index=False)
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            print(f"mean over replicates of each grid point (also in {path / 'grid.csv'}):")
+            print(table.round(4).to_string(index=False))
     if plots:
         written = result.plot(path / "plots")
         print(f"{len(written)} figures in {path / 'plots'}")
+
+
+def grid_table(result: SweepResult):
+    """One row per grid point: the swept values, the replicates that ran, and each scalar outcome's mean."""
+    runs = result.runs[result.runs["status"] == "ok"]
+    params = list(result.spec.parameters)
+    table = runs.groupby("sample")[[*params, *result.scalars]].mean(numeric_only=True)
+    table.insert(len(params), "replicates", runs.groupby("sample").size())
+    first = runs.groupby("sample")[params].first()  # the swept values as given (text and true/false too)
+    table[params] = first
+    return table.reset_index(drop=True)
 
 
 def _positive_int(text: str) -> int:
