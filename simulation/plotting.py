@@ -363,15 +363,22 @@ def lab_medians(labs: pd.DataFrame, value: str, min_alive_fraction: float = 0.5)
 
 
 def _lab_lines(
-    ax: Axes, run: RunData, value: str, clip: float | None = None, labs_only: bool = False
+    ax: Axes,
+    run: RunData,
+    value: str,
+    clip: float | None = None,
+    labs_only: bool = False,
+    bloc: str | None = None,
 ) -> tuple[list[Line2D], list[Line2D]]:
     """One median line per lab: colour by origin bloc, dashed while open in most replicates and solid while
     closed (a lab that turns closed changes style), names at line ends. ``labs_only`` leaves out the open
     weights closed labs leave on the market (they have no finances). Returns legend handles for the colours
-    and for the line styles."""
+    and for the line styles. ``bloc``: only that bloc's labs."""
     labs = run.labs
     if labs_only and "kind" in labs:
         labs = labs[labs["kind"] == "lab"]
+    if bloc is not None:
+        labs = labs[labs["bloc"].astype(str) == bloc]
     medians = lab_medians(labs, value)
     first = labs.sort_values("tick", kind="stable").groupby("lab", sort=False).first()
     last_open = labs[labs["tick"] == labs["tick"].max()].groupby("lab")["open"].mean()
@@ -433,26 +440,44 @@ def plot_capabilities(run: Run, out_dir: str | Path) -> Path:
 
 
 def plot_runways(run: Run, out_dir: str | Path) -> Path:
-    """runways.png: months of cash left at each lab's burn rate (median), capped for display."""
+    """runways.png: months of cash left at each lab's burn rate (median), capped for display, one panel per
+    origin bloc (small multiples: 14 crossing lines on one chart cannot be read)."""
     run = as_run(run)
     cap = RUNWAY_DISPLAY_CAP_MONTHS
+    labs = run.labs[run.labs["kind"] == "lab"] if "kind" in run.labs else run.labs
+    blocs = sorted(
+        dict.fromkeys(labs["bloc"].astype(str)),
+        key=lambda b: list(BLOC_COLOURS).index(b) if b in BLOC_COLOURS else len(BLOC_COLOURS),
+    )
+    ncols = 2 if len(blocs) > 1 else 1
+    nrows = -(-len(blocs) // ncols)
+    trigger = (run.scenario.get("world") or {}).get("fundraise_trigger_months")
+    events = run.scenario.get("events") or []
     with style():
-        fig, ax = new_figure(figsize=(14, 8.5))
-        format_date_axis(ax)
-        ax.set_ylim(0, cap * 1.04)
-        ax.set_ylabel("Runway (months)")
-        ax.set_xlabel("Date")
-        colours, styles = _lab_lines(ax, run, "runway_months", clip=cap, labs_only=True)
-        trigger = (run.scenario.get("world") or {}).get("fundraise_trigger_months")
+        fig, axes = new_figure(
+            nrows, ncols, figsize=(14, 4.2 * nrows + 1.5), sharex=True, sharey=True, squeeze=False
+        )
+        flat = list(axes.flat)
+        styles: list[Line2D] = []
+        for ax, bloc in zip(flat, blocs, strict=False):
+            format_date_axis(ax)
+            ax.set_ylim(0, cap * 1.04)
+            _, styles = _lab_lines(ax, run, "runway_months", clip=cap, labs_only=True, bloc=bloc)
+            ax.set_title(BLOC_LABS.get(bloc, f"{bloc} labs"), loc="left", color=bloc_colour(bloc))
+            if trigger is not None and trigger < cap:
+                ax.axhline(trigger, color="black", linestyle=":", linewidth=2)
+            mark_events(ax, events, notes_on=False)
+        for ax in flat[len(blocs) :]:
+            ax.set_visible(False)
+        for ax in axes[:, 0]:
+            ax.set_ylabel("Runway (months)")
         if trigger is not None and trigger < cap:
-            ax.axhline(trigger, color="black", linestyle=":", linewidth=2)
             styles.append(
                 Line2D(
                     [], [], color="black", linestyle=":", label=f"labs raise money below {trigger:g} months"
                 )
             )
-        key_above(ax, colours, styles)
-        mark_events(ax, run.scenario.get("events") or [], notes_on=False)
+        fig.legend(handles=styles, loc="outside lower center", ncols=len(styles), frameon=False)
         titles(
             fig,
             "Each lab's runway: months of cash left",

@@ -243,3 +243,22 @@ def test_gap_chart_draws_the_six_month_mean_over_the_faint_monthly_median(run_di
         assert any(
             plotting.mdates.num2date(line.get_xdata()[0]).strftime("%Y-%m") == "2025-03" for line in dotted
         )
+
+
+def test_runways_are_small_multiples_by_bloc(run_dir: Path, monkeypatch) -> None:
+    """One panel per origin bloc, each with only its own labs' lines (plus the raise trigger)."""
+    from simulation import plotting
+    from simulation.outputs import read_run
+
+    figures = {}
+    monkeypatch.setattr(plotting, "save", lambda fig, path: figures.setdefault(path.name, fig) and path)
+    run = read_run(run_dir)
+    plotting.plot_runways(run, run_dir / "plots")
+    panels = [ax for ax in figures["runways.png"].axes if ax.get_visible()]
+    blocs = list(dict.fromkeys(run.labs.loc[run.labs["kind"] == "lab", "bloc"]))
+    assert sorted(ax.get_title(loc="left") for ax in panels) == sorted(
+        plotting.BLOC_LABS.get(b, f"{b} labs") for b in blocs
+    )
+    us = next(ax for ax in panels if ax.get_title(loc="left") == plotting.BLOC_LABS["us"])
+    us_labs = set(run.labs.loc[(run.labs["bloc"] == "us") & (run.labs["kind"] == "lab"), "lab"])
+    assert {t.get_text().removesuffix(" (turned closed)") for t in us.texts} == us_labs
