@@ -20,6 +20,9 @@ from .agents import AdopterPopulation, Lab, Market, OpenWeights, decisions
 from .config import Scenario, load_scenario, months_between, pin, with_changes
 from .seeding import draw_parameters, fresh_seed
 
+# The segment whose usage patrons weigh as developers' adoption (F7, F19); without it, all usage counts.
+DEVELOPERS = "developers"
+
 # Purposes of the per-tick random streams (common random numbers across scenarios).
 STREAM_POPULATION, STREAM_FINANCE, STREAM_VOLUNTARY, STREAM_FORCED = range(4)
 
@@ -231,8 +234,8 @@ class EcosystemModel(mesa.Model):
         n = len(labs)
         usage = self.usage[:, :, :n].sum(axis=(0, 1))
         dev = (
-            self.usage[self.segment_names.index("developers"), :, :n].sum(axis=0)
-            if "developers" in self.segment_names
+            self.usage[self.segment_names.index(DEVELOPERS), :, :n].sum(axis=0)
+            if DEVELOPERS in self.segment_names
             else usage
         )
         is_open = np.array([lab.is_open for lab in labs])

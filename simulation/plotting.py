@@ -362,6 +362,14 @@ def lab_medians(labs: pd.DataFrame, value: str, min_alive_fraction: float = 0.5)
     return out
 
 
+def ordered_blocs(blocs: pd.Series) -> list[str]:
+    """The distinct blocs in the colour scheme's order (us, china, eu, other), unknown ones last."""
+    order = list(BLOC_COLOURS)
+    return sorted(
+        dict.fromkeys(blocs.astype(str)), key=lambda b: order.index(b) if b in order else len(order)
+    )
+
+
 def _lab_lines(
     ax: Axes,
     run: RunData,
@@ -399,10 +407,7 @@ def _lab_lines(
                 name += " (turned closed)"
             ends.append((rows["x"][valid].iloc[-1], float(y[valid].iloc[-1]), name, colour))
     label_line_ends(ax, ends)
-    blocs = sorted(
-        dict.fromkeys(first["bloc"].astype(str)),
-        key=lambda b: list(BLOC_COLOURS).index(b) if b in BLOC_COLOURS else len(BLOC_COLOURS),
-    )
+    blocs = ordered_blocs(first["bloc"])
     colours = [Line2D([], [], color=bloc_colour(b), label=BLOC_LABS.get(b, f"{b} labs")) for b in blocs]
     styles = [
         Line2D([], [], color=GREY, linestyle="-", label="closed weights"),
@@ -445,10 +450,7 @@ def plot_runways(run: Run, out_dir: str | Path) -> Path:
     run = as_run(run)
     cap = RUNWAY_DISPLAY_CAP_MONTHS
     labs = run.labs[run.labs["kind"] == "lab"] if "kind" in run.labs else run.labs
-    blocs = sorted(
-        dict.fromkeys(labs["bloc"].astype(str)),
-        key=lambda b: list(BLOC_COLOURS).index(b) if b in BLOC_COLOURS else len(BLOC_COLOURS),
-    )
+    blocs = ordered_blocs(labs["bloc"])
     ncols = 2 if len(blocs) > 1 else 1
     nrows = -(-len(blocs) // ncols)
     trigger = (run.scenario.get("world") or {}).get("fundraise_trigger_months")
