@@ -12,6 +12,7 @@ import pytest
 from conftest import SMALL_SCENARIO, lab_by_name
 
 from simulation.agents.lab import RUNWAY_CAP_MONTHS
+from simulation.agents.population import NONE
 from simulation.config import scenario_from_dict
 from simulation.config.schema import WorldConfig
 from simulation.model import EcosystemModel
@@ -175,26 +176,34 @@ def test_runway_is_cash_over_net_burn(
 
 
 def test_runway_counts_compute_spend_costs_revenue_and_subsidy(make_model) -> None:
-    staff, cash0, subsidy, fraction = 1e7, 5e8, 4e6, 0.05
+    """A market of 3e8 Mtok a month: open_cn's 5% of what its users pay (about 3.3e6) is a third of its staff
+    costs, so a runway or a purchase that left revenue out would be far off (a burn of 6e6, not
+    2.68e6). Research funding stays below 1 so the operating runway shows in it too."""
+    staff, cash0, subsidy, fraction = 1e7, 4e7, 4e6, 0.05
     changes = no_income("open_cn", staff, cash0, reserve_months=12.0)
-    changes |= {"world.open_revenue_fraction": fraction, "labs.open_cn.subsidy_usd_per_month": subsidy}
+    changes |= {
+        "world.open_revenue_fraction": fraction,
+        "world.market_mtok_per_month": 3e8,
+        "labs.open_cn.subsidy_usd_per_month": subsidy,
+    }
     model = make_model(changes)
     lab = lab_by_name(model, "open_cn")
     usage0 = lab.usage_mtok  # last month's usage, paid at last month's price
-    assert usage0 > 0
     model.step()
     price0 = 0.3 * math.sqrt(4e24 / 3.3e24)  # serving cost of its 4e24-FLOP model at tick 0: 0.33029
     revenue = usage0 * price0 * fraction
+    assert 0.2 * staff < revenue < 0.5 * staff  # it matters: about a third of staff costs
     cash1 = cash0 + revenue + subsidy - staff
-    burn = staff - revenue - subsidy  # about 6e6 a month before compute
-    spend = (cash1 - 12 * burn) / 12  # cash above 12 months of burn, spread over 12 months: about 3.5e7
-    assert spend < 5e24 * compute_price(1, 2.0)  # below the build limit (5e24 FLOP/month, 4.85e8 USD)
+    burn = staff - revenue - subsidy  # about 2.68e6 a month before compute
+    spend = (cash1 - 12 * burn) / 12  # cash above 12 months of burn, spread over 12 months: about 4.3e5
+    assert 0 < spend < 5e24 * compute_price(1, 2.0)  # below the build limit (5e24 FLOP/month, 4.85e8 USD)
     assert lab.revenue_usd == pytest.approx(revenue)
     assert lab.compute_spend_usd == pytest.approx(spend)
-    runway = (cash1 - spend) / (spend + burn)  # about 11.15 months
+    runway = (cash1 - spend) / (spend + burn)  # about 11.9 months
     assert lab.runway_months == pytest.approx(runway)
-    operating_runway = (cash1 - spend) / burn  # research follows cash over operating burn: about 75 months
-    assert lab.research_funding == pytest.approx(min(operating_runway / 18.0, 1.0))
+    operating_runway = (cash1 - spend) / burn  # research follows cash over operating burn: about 13.8 months
+    assert operating_runway < 18.0
+    assert lab.research_funding == pytest.approx(operating_runway / 18.0)
 
 
 def test_cash_after_a_month_by_hand(make_model) -> None:
@@ -374,33 +383,64 @@ def test_more_cash_never_cuts_research(make_model) -> None:
     assert funding[1e9] >= funding[1.3e8]
 
 
-@pytest.mark.parametrize(
-    "changes",
-    [
-        # capacity fully retired every month and nothing bought (cash under a 120-month reserve): zero compute
-        {
-            "world.compute_depreciation_per_month": 1.0,
-            "world.reserve_months": 120.0,
-            "labs.open_cn.fundraise_probability_per_month": 0.0,
-        },
-        # nobody operates at the start: every lab enters in 2025-04
-        {f"labs.{name}.enters": "2025-04" for name in ("closed_us", "open_us", "open_cn")},
-    ],
-    ids=["zero-compute", "all-labs-enter-later"],
-)
-def test_scenario_the_loader_accepts_runs(make_scenario, changes: dict) -> None:
-    """A scenario is either refused with a ScenarioError or runs: no crash deep inside the model."""
+def test_the_loader_refuses_retiring_all_capacity_in_a_month(make_scenario) -> None:
+    """Depreciation of 1 (all capacity retired every month) is refused for its value, naming the key."""
     from simulation.config import ScenarioError
 
-    try:
-        scenario = make_scenario(changes)
-    except ScenarioError as err:
-        assert "unknown parameter" not in str(err)  # refused for its values, not for the test's spelling
-        return
-    model = EcosystemModel(scenario, seed=1)
+    with pytest.raises(ScenarioError, match=r"world\.compute_depreciation_per_month.*less than 1"):
+        make_scenario({"world.compute_depreciation_per_month": 1.0})
+
+
+# the largest depreciation below 1 leaves 2**-53 of capacity: 1e-300 FLOP/month is 1.1e-316 after a month
+# and underflows to exactly 0.0 after two
+ZERO_COMPUTE = {
+    "world.compute_depreciation_per_month": 1 - 2**-53,
+    "labs.open_cn.initial_compute_flop_per_month": 1e-300,
+} | no_income("open_cn", 1e7, 1e9)
+
+
+def test_a_lab_whose_compute_reaches_zero_keeps_its_model_and_the_run_goes_on(make_model) -> None:
+    """open_cn's capacity falls to exactly 0 FLOP/month at tick 2 (it buys none: cash under its reserve).
+    Its compute term is floored at one effective FLOP, 6 log10(1 / 1e25) = -150 points, so its internal
+    capability is know-how - 150; it keeps its released 124 model (never replaced by a worse one), whose
+    4e-300-FLOP run is served at the cost of a 1-FLOP run (the floor); the bloc's largest run is 0; the gaps
+    stay finite."""
+    model = make_model(ZERO_COMPUTE | NO_LEARNING)
+    lab = lab_by_name(model, "open_cn")
+    assert lab.compute_term_eci() == pytest.approx(-150.0)  # 1.6e-299 effective FLOP: below the floor too
     for _ in range(4):
         model.step()
-    assert model.tick == 4
+        assert lab.active and lab.compute_spend_usd == 0.0
+        if model.tick >= 2:
+            assert lab.compute_flop_per_month == 0.0 and lab.training_flop == 0.0
+            assert model.current["max_training_flop_china"] == 0.0
+        assert lab.compute_term_eci() == pytest.approx(-150.0)
+        assert lab.internal_capability_eci == pytest.approx(122.8 - 150.0)
+        assert lab.capability_true_eci == 124.0 and lab.released_training_flop == 4e-300
+        decline = (0.7 / 3) ** (model.tick / 12)
+        assert lab.price_usd_per_mtok() == pytest.approx(
+            0.3 * math.sqrt(1 / 3.3e24) * decline, rel=1e-9, abs=0
+        )
+        assert lab.users > 0
+        assert np.isfinite(model.current["gap_months_true"]) and np.isfinite(model.current["gap_points_true"])
+    assert model.current["open_frontier_true_eci"] == 124.0  # its model is still the best open one
+
+
+def test_nobody_operates_until_every_lab_enters(make_model) -> None:
+    """Every lab enters in 2025-04 (tick 3): before, no model is on the market, nobody uses one and every
+    share is 0; from tick 3 all three are on the market, each with users."""
+    model = make_model({f"labs.{name}.enters": "2025-04" for name in ("closed_us", "open_us", "open_cn")})
+    for _ in range(3):  # ticks 0, 1, 2
+        row = model.current
+        assert [lab.active for lab in model.lab_list] == [False, False, False]
+        assert (model.population.choice == NONE).all()
+        assert row["total_usage_mtok"] == 0.0 and row["open_share_usage"] == 0.0
+        assert row["labs_alive_open"] == row["labs_alive_closed"] == 0
+        assert all(lab.cash_usd == lab.cfg.initial_cash_usd for lab in model.lab_list)
+        model.step()
+    assert model.tick == 3 and [lab.active for lab in model.lab_list] == [True, True, True]
+    assert all(lab.users > 0 for lab in model.lab_list)
+    assert model.current["labs_alive_open"] == 2 and model.current["labs_alive_closed"] == 1
 
 
 # -- capability (F2) ----------------------------------------------------------------------------------------
@@ -633,6 +673,79 @@ def test_the_teacher_is_the_lab_behind_the_best_closed_model(make_model) -> None
     know_how0 = lab.know_how_eci
     model.step()
     assert lab.know_how_eci - know_how0 == pytest.approx(RATE_AT_TICK_1 * 2.2)
+
+
+def test_distillation_when_an_open_lab_leads_learns_from_the_best_closed_model(make_model) -> None:
+    """open_us (open) leads: its 140 model is 10 points above closed_us's 130, with know-how 132. Distillers
+    still learn from the lab behind the best *closed* model (F5: only closed APIs are distilled): open_cn
+    closes RATE x (125 - 122.8) of its know-how gap to closed_us, not RATE x (132 - 122.8) to the leader,
+    and pays closed_us's price for its tokens. The leader distils too (ability 0.2) but knows more than the
+    teacher: it learns nothing. The gap is negative: the open frontier passed 130 at tick -0.625."""
+    model = make_model(
+        distil_changes()
+        | {
+            "labs.open_us.initial_capability_eci": 140.0,
+            "labs.open_us.initial_know_how_eci": 132.0,
+            "labs.open_us.distillation_ability": 0.2,
+            "labs.closed_us.initial_know_how_eci": 125.0,
+            "world.distillation_mtok_per_month": 2e5,
+        }
+    )
+    cn, leader = lab_by_name(model, "open_cn"), lab_by_name(model, "open_us")
+    # open prehistory 127 - 3 = 124 at tick -1, then 140: 130 reached (130 - 124) / 16 of the way
+    assert model.current["gap_months_true"] == pytest.approx(-0.625)
+    assert model.teacher_price_usd_per_mtok == 5.0  # closed_us's price, not the leader's serving cost
+    know_how0, leader0 = cn.know_how_eci, leader.know_how_eci
+    model.step()
+    assert cn.know_how_eci - know_how0 == pytest.approx(RATE_AT_TICK_1 * 2.2)
+    assert leader.know_how_eci == leader0
+    assert cn.costs_usd == pytest.approx(1e7 + 2e5 * 5.0) and leader.costs_usd == pytest.approx(
+        2e7 + 2e5 * 5.0
+    )
+
+
+def test_when_the_frontier_closed_lab_goes_bust_the_next_closed_lab_takes_its_place(make_model) -> None:
+    """closed_us (the 130 frontier) has 1.5e8 of cash, 1e8 of staff a month and no rounds: it is out of cash
+    at tick 2. open_us is a second closed lab here, priced at 3.0, with a 128.6 model (know-how 125). From
+    the tick closed_us exits: distillers learn from open_us's know-how (125), no longer closed_us's (130),
+    the price distillers pay next month is open_us's, investors measure proximity to open_us's benchmark
+    score, and the closed series of the history carries open_us's model. The reported closed frontier and
+    the gap stay those of the best closed model ever released (running maximum, docs/model.md 7.7): with the
+    open frontier flat, the gap grows by one month a month."""
+    model = make_model(
+        distil_changes()
+        | {
+            "labs.closed_us.initial_cash_usd": 1.5e8,
+            "labs.closed_us.fundraise_probability_per_month": 0.0,
+            "labs.open_us.release_policy": "closed",
+            "labs.open_us.initial_know_how_eci": 125.0,
+            "labs.open_us.price_usd_per_mtok": 3.0,
+            "labs.open_us.subsidy_usd_per_month": 0.0,
+            "world.distillation_mtok_per_month": 2e5,
+        }
+    )
+    frontier, second, cn = (lab_by_name(model, n) for n in ("closed_us", "open_us", "open_cn"))
+    model.step()  # tick 1: open_us releases what it trained: 6 log10(4e25 / 1e25) + 125
+    assert cn.know_how_eci - 122.8 == pytest.approx(RATE_AT_TICK_1 * (130.0 - 122.8))  # from closed_us
+    second_eci = ALPHA * math.log10(4.0) + 125.0
+    assert frontier.active and second.capability_true_eci == pytest.approx(second_eci)
+    assert model.teacher_price_usd_per_mtok == 5.0 and model.frontier_benchmark_eci == 130.5
+    assert frontier.users > 0
+    gap1 = model.current["gap_months_true"]
+    know_how1 = cn.know_how_eci
+    model.step()  # tick 2: closed_us cannot pay its staff
+    assert not frontier.active and frontier.cash_usd < 0 and frontier.users == 0
+    assert model.current["labs_alive_closed"] == 1
+    assert cn.know_how_eci - know_how1 == pytest.approx(0.6 * 0.08 * 0.5 ** (2 / 30) * (125.0 - know_how1))
+    assert cn.costs_usd == pytest.approx(1e7 + 2e5 * 5.0)  # this month's tokens at last month's price
+    assert model.teacher_price_usd_per_mtok == 3.0
+    assert model.frontier_benchmark_eci == pytest.approx(second_eci + 1.0)  # its benchmark focus
+    assert model.history.closed_true[-1] == pytest.approx(second_eci)
+    assert model.current["closed_frontier_true_eci"] == 130.0
+    assert model.current["open_frontier_true_eci"] == 124.0
+    assert model.current["gap_months_true"] == pytest.approx(gap1 + 1.0)
+    model.step()  # tick 3
+    assert cn.costs_usd == pytest.approx(1e7 + 2e5 * 3.0)
 
 
 def test_distillation_never_lifts_a_lab_above_its_teacher(make_model) -> None:
