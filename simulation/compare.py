@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .config import add_months, months_between
+from .datadict import compact
 from .experiments.summary import indicators
 from .outputs import MANIFEST, TMP_PREFIX, RunData, RunFolderError, _new_run_path, latest_run, read_run
 
@@ -56,13 +57,27 @@ FILES = {
     "plots": "plots",
 }
 BLOC_NAMES = {"us": "US", "china": "Chinese", "eu": "EU", "other": "Other"}
+LAST_MONTHS = 12  # window averages over the last year compared: what a reader can hold against data
+FOCUS_CAVEAT = "depends on the assumed benchmark focus"
 # Key indicators in table order: name -> (label, unit, scale). Per-bloc ones are added by ``indicator_info``.
+# The benchmark gap leads: it is what Epoch AI's ECI data measure; the true gap is the benchmark gap without
+# each lab's assumed benchmark focus, so it is labelled as resting on that assumption.
 INDICATORS: dict[str, tuple[str, str, float]] = {
-    "gap_months_true_end": ("Gap at the end, true capability", "months", 1),
-    "gap_months_benchmark_end": ("Gap at the end, benchmark scores", "months", 1),
-    "gap_months_true_mean": ("Gap averaged over the period, true capability", "months", 1),
-    "gap_months_benchmark_mean": ("Gap averaged over the period, benchmark scores", "months", 1),
-    "gap_points_true_end": ("Gap at the end, true capability", "ECI points", 1),
+    "gap_months_benchmark_last12": (
+        f"Gap on benchmark scores, mean over the last {LAST_MONTHS} months (comparable to Epoch AI's ECI data)",
+        "months",
+        1,
+    ),
+    "gap_months_benchmark_end": ("Gap on benchmark scores at the end", "months", 1),
+    "gap_months_benchmark_mean": ("Gap on benchmark scores, period average", "months", 1),
+    "gap_months_true_last12": (
+        f"Gap on true capability, mean over the last {LAST_MONTHS} months ({FOCUS_CAVEAT})",
+        "months",
+        1,
+    ),
+    "gap_months_true_end": (f"Gap on true capability at the end ({FOCUS_CAVEAT})", "months", 1),
+    "gap_months_true_mean": (f"Gap on true capability, period average ({FOCUS_CAVEAT})", "months", 1),
+    "gap_points_true_end": (f"Gap on true capability at the end ({FOCUS_CAVEAT})", "ECI points", 1),
     "open_share_usage_end": ("Open models' share of usage at the end", "%", 100),
     "open_share_usage_mean": ("Open models' share of usage, period average", "%", 100),
     "open_share_spend_end": ("Open models' share of spending at the end", "%", 100),
@@ -258,9 +273,14 @@ def _window_text(start: str, months: int) -> str:
 
 
 def per_replicate(run: RunData, model: pd.DataFrame) -> pd.DataFrame:
-    """Key indicators per replicate over the window (``indicators`` reads only the scenario's blocs)."""
+    """Key indicators per replicate over the window (``indicators`` reads only the scenario's blocs), with
+    the gaps' means over the window's last :data:`LAST_MONTHS` months (``<metric>_last12``)."""
     blocs = run.scenario.get("blocs") or {}
-    return indicators(model, SimpleNamespace(blocs=blocs))  # type: ignore[arg-type]
+    table = indicators(model, SimpleNamespace(blocs=blocs))  # type: ignore[arg-type]
+    last = model[model["tick"] > model["tick"].max() - LAST_MONTHS].groupby("replicate")
+    for metric in ("gap_months_benchmark", "gap_months_true"):
+        table[f"{metric}_last12"] = last[metric].mean()
+    return table
 
 
 def checked_indicators(run: RunData, model: pd.DataFrame) -> pd.DataFrame:
@@ -408,47 +428,79 @@ def differences(
 
 # -- headlines: the effect of each scenario, in sentences -------------------------------------------------
 
-KEY_METRICS = ("gap_months_true", "gap_months_benchmark", "open_share_usage")
+KEY_METRICS = ("gap_months_benchmark", "open_share_usage", "gap_months_true")
+LEAD_METRICS = ("gap_months_benchmark",)  # before the expected effects: what data can check
+KEY_LABELS = {  # plain labels that say what a reader can check and what rests on an assumption
+    "gap_months_benchmark": "Gap in months on benchmark scores, comparable to Epoch AI's ECI data",
+    "gap_months_true": f"Gap in months on true capability, which {FOCUS_CAVEAT} of each lab",
+}
 HEADLINE_LEVEL = 0.90
 METRIC_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,80}")
+YEAR_MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+@dataclass(frozen=True)
+class HeadlineSpec:
+    """A metric to headline: the direction the scenario's ``expected_effects`` give (None for a key
+    indicator) and the month its window starts from (``after:``; None: the default window)."""
+
+    metric: str
+    expected: str | None = None
+    after: str | None = None
 
 
 @dataclass
 class Headline:
     """One scenario's effect on one timeseries metric: the mean over replicates of (scenario minus
-    reference) of the metric's mean over the months from the scenario's first event (the whole window if it
-    has none), with its 90% interval when the runs are paired. ``effect``, ``low`` and ``high`` are in the
-    data's units (shares as fractions); ``text`` is the plain sentence (not escaped)."""
+    reference) of the metric's mean over the headline's window, with its 90% interval when the runs are
+    paired. The window: for an expected effect, the months from its ``after:`` month (default: the
+    scenario's first event, else the whole window); for a key indicator, the last :data:`LAST_MONTHS`
+    months compared (from the first event if that is later). ``effect``, ``low``, ``high`` and ``levels``
+    (reference and scenario means) are in the data's units (shares as fractions); ``text`` is the plain
+    sentence (not escaped)."""
 
     scenario: str
     metric: str
     meaning: str
     expected: str | None  # the direction the scenario's expected_effects give, None for a key indicator
-    effect: float | None  # None: the metric is not in both runs
+    effect: float | None  # None: the metric is not in both runs, or its window is outside the comparison
     low: float | None
     high: float | None
     paired: bool
     replicates: int
-    window: str
+    window: str  # "YYYY-MM to YYYY-MM"
     text: str
+    reference: str = ""
+    levels: tuple[float, float] | None = None  # (reference, scenario) window means over replicates
+    why: str = ""  # how the window was chosen, in words
 
     @property
     def moves(self) -> bool:
         """True when the interval excludes zero."""
         return self.low is not None and self.high is not None and not (self.low <= 0 <= self.high)
 
+    @property
+    def start(self) -> str:
+        """The window's first month."""
+        return self.window.split(" to ")[0]
 
-def headline_metrics(compared: Compared) -> list[tuple[str, str | None]]:
-    """(metric, expected direction) for a scenario: its ``expected_effects`` metrics first, in the order
-    the scenario gives them, then the key metrics it does not already name."""
-    out: dict[str, str | None] = {}
+
+def headline_metrics(compared: Compared) -> list[HeadlineSpec]:
+    """The metrics to headline for a scenario: the benchmark gap first (checkable against data), then
+    the scenario's ``expected_effects`` metrics in the order it gives them, then the other key metrics.
+    A metric the scenario names as an expected effect keeps its direction and ``after:`` month."""
+    expected: dict[str, HeadlineSpec] = {}
     for effect in compared.run.scenario.get("expected_effects") or []:
         metric = effect.get("metric") if isinstance(effect, dict) else None
-        if isinstance(metric, str) and METRIC_NAME.fullmatch(metric) and metric not in out:
-            out[metric] = str(effect.get("direction") or "") or None
+        if isinstance(metric, str) and METRIC_NAME.fullmatch(metric) and metric not in expected:
+            after = effect.get("after")
+            after = str(after) if after is not None and YEAR_MONTH.fullmatch(str(after)) else None
+            expected[metric] = HeadlineSpec(metric, str(effect.get("direction") or "") or None, after)
+    out = {m: expected.get(m, HeadlineSpec(m)) for m in LEAD_METRICS}
+    out.update((m, spec) for m, spec in expected.items() if m not in out)
     for metric in KEY_METRICS:
-        out.setdefault(metric, None)
-    return list(out.items())
+        out.setdefault(metric, HeadlineSpec(metric))
+    return list(out.values())
 
 
 def positioned(model: pd.DataFrame) -> pd.DataFrame:
@@ -465,6 +517,27 @@ def effect_start(compared: Compared) -> tuple[int, str]:
     events = sorted(str(e.get("at")) for e in compared.events)
     first = events[0] if events else dates[0]
     return dates.index(first), first
+
+
+def headline_window(compared: Compared, spec: HeadlineSpec) -> tuple[int, str, str] | None:
+    """(window position, first month, why in words) of a headline's averaging window; None when an
+    expected effect's ``after:`` month is after the compared window."""
+    dates = sorted(set(compared.model["date"].astype(str)))
+    event_pos, event = effect_start(compared)
+    if spec.after is not None:
+        later = [i for i, d in enumerate(dates) if d >= spec.after]
+        if not later:
+            return None
+        return later[0], dates[later[0]], "from the month the expected effect is given for"
+    if spec.expected is not None:
+        why = "from the scenario's first event" if compared.events else "the whole window"
+        return event_pos, event, why
+    last = max(len(dates) - LAST_MONTHS, 0)
+    if event_pos > last:
+        return event_pos, event, f"from the scenario's first event (in the last {LAST_MONTHS} months)"
+    if last == 0:
+        return 0, dates[0], f"the whole window (under {LAST_MONTHS + 1} months)"
+    return last, dates[last], f"the last {LAST_MONTHS} months"
 
 
 def monthly_differences(
@@ -491,27 +564,29 @@ def window_means(compared: Compared, metric: str, start: int) -> pd.Series:
 
 def headlines(comparison: Comparison) -> dict[str, list[Headline]]:
     """For each scenario against the reference, one :class:`Headline` per metric of
-    :func:`headline_metrics` (expected-effect metrics first)."""
+    :func:`headline_metrics` (the benchmark gap first, then the expected effects)."""
     from .levers import mean_interval
 
     ref = comparison.reference
     out: dict[str, list[Headline]] = {}
     for other in comparison.runs[1:]:
         p = comparison.pairing[other.label]
-        start, first = effect_start(other)
         last = str(other.model["date"].astype(str).max())
-        window = f"{first} to {last}"
         describe = _describer(other)
         rows = []
-        for metric, expected in headline_metrics(other):
-            meaning, show = describe(metric)
+        for spec in headline_metrics(other):
+            meaning, show, level = describe(spec.metric)
             effect = low = high = None
+            levels = None
+            found = headline_window(other, spec)
+            start, first, why = found if found is not None else (0, str(spec.after), "")
             present = all(
-                metric in c.model.columns and pd.api.types.is_numeric_dtype(c.model[metric])
+                spec.metric in c.model.columns and pd.api.types.is_numeric_dtype(c.model[spec.metric])
                 for c in (ref, other)
             )
-            if present:
-                s, r = window_means(other, metric, start), window_means(ref, metric, start)
+            if present and found is not None:
+                s, r = window_means(other, spec.metric, start), window_means(ref, spec.metric, start)
+                levels = (float(r.mean()), float(s.mean()))
                 if p.paired:
                     diffs = (s.loc[p.replicates] - r.loc[p.replicates]).to_numpy(float)
                     effect, low, high = mean_interval(diffs, HEADLINE_LEVEL)
@@ -519,26 +594,30 @@ def headlines(comparison: Comparison) -> dict[str, list[Headline]]:
                     effect = float(s.mean() - r.mean())
             h = Headline(
                 other.label,
-                metric,
+                spec.metric,
                 meaning,
-                expected,
+                spec.expected,
                 effect,
                 low,
                 high,
                 p.paired,
                 len(p.replicates),
-                window,
+                f"{first} to {last}",
                 "",
+                ref.label,
+                levels,
+                why,
             )
-            h.text = headline_text(h, show, p.reason)
+            h.text = headline_text(h, show, p.reason, level, inside=found is not None, present=present)
             rows.append(h)
         out[other.label] = rows
     return out
 
 
 def _describer(compared: Compared) -> Any:
-    """A function metric -> (short meaning, formatter of a difference in display units), from the data
-    dictionary's declaration of the run's timeseries columns (rounding as declared)."""
+    """A function metric -> (short meaning, formatter of a difference in display units, formatter of a
+    level), from the data dictionary's declaration of the run's timeseries columns (rounding as declared);
+    the key gaps get the labels of :data:`KEY_LABELS`."""
     from . import datadict
     from .config import scenario_from_dict
 
@@ -547,48 +626,60 @@ def _describer(compared: Compared) -> Any:
     except Exception:  # noqa: BLE001 - a scenario the dictionary cannot read falls back to plain numbers
         scenario = None
 
-    def describe(metric: str) -> tuple[str, Any]:
+    def describe(metric: str) -> tuple[str, Any, Any]:
         try:
             (decl,) = datadict.declarations(datadict.TABLES["model"], [metric], scenario)
         except Exception:  # noqa: BLE001
-            return metric, lambda v: _signed(f"{v:.3g}")
-        meaning = re.split(r": | \(|, ", decl.meaning.rstrip("."), maxsplit=1)[0]
+            return metric, lambda v: _signed(f"{v:.3g}"), lambda v: f"{v:.3g}"
+        meaning = KEY_LABELS.get(metric) or re.split(r": | \(|, ", decl.meaning.rstrip("."), maxsplit=1)[0]
+        unit = "" if datadict.is_fraction(decl.unit) else f" {decl.unit}" if decl.unit else ""
         if datadict.is_fraction(decl.unit):
-            unit = "points"
-            fmt = lambda v: _signed(decl.shown.format(v).removesuffix("%")) + " " + unit  # noqa: E731
+            fmt = lambda v: _signed(decl.shown.format(v).removesuffix("%")) + " points"  # noqa: E731
         else:
-            fmt = lambda v: _signed(decl.shown.format(v)) + (f" {decl.unit}" if decl.unit else "")  # noqa: E731
-        return meaning, fmt
+            fmt = lambda v: _signed(decl.shown.format(v)) + unit  # noqa: E731
+        return meaning, fmt, lambda v: decl.shown.format(v) + unit
 
     return describe
 
 
 def _signed(text: str) -> str:
     """A leading + on a rounded number that is neither negative nor zero."""
-    if text.startswith("-") or not any(ch in "123456789" for ch in text):
+    if text.startswith("-") or not _nonzero(text):
         return text
     return "+" + text
 
 
-def headline_text(h: Headline, show: Any, reason: str) -> str:
-    """The sentence of a headline, e.g. 'Share of token usage on open models (open_share_usage, expected
-    down): -2.2 points [-2.6, -1.7], 90% interval over 3 paired replicates, mean over 2025-04 to 2025-12.'"""
+def _nonzero(text: str) -> bool:
+    """Whether a rounded number's text has a digit other than 0 (before any unit)."""
+    return any(ch in "123456789" for ch in text.split(" ")[0])
+
+
+def headline_text(
+    h: Headline, show: Any, reason: str, level: Any = None, inside: bool = True, present: bool = True
+) -> str:
+    """The sentence of a headline, e.g. 'Gap in months on benchmark scores, comparable to Epoch AI's ECI
+    data (gap_months_benchmark), mean over 2028-01 to 2028-12, the last 12 months: ban 9.8 months, baseline
+    9.7 months; difference +0.1 months [+0.0, +0.2] (90% interval over 8 paired replicates).'"""
     name = f"{h.meaning} ({h.metric}" + (f", expected {h.expected})" if h.expected else ")")
-    if h.effect is None:
+    if not present:
         return f"{name}: not in the timeseries of both runs, so no effect can be given."
+    if not inside or h.effect is None:
+        return f"{name}: its window starts {h.start}, after the compared window, so no effect can be given."
+    where = f"mean over {h.window}, {h.why}" if h.why else f"mean over {h.window}"
+    levels = ""
+    if h.levels is not None and level is not None:
+        levels = f"{h.scenario} {level(h.levels[1])}, {h.reference} {level(h.levels[0])}; "
     number = show(h.effect)
     if h.low is None or h.high is None:
-        return (
-            f"{name}: {number}, difference of the replicate means over {h.window}; "
-            f"{reason}, so no interval is given."
-        )
-    interval = f"{number} [{show(h.low).split(' ')[0]}, {show(h.high).split(' ')[0]}]"
-    where = (
-        f"{int(HEADLINE_LEVEL * 100)}% interval over {h.replicates} paired replicates, mean over {h.window}"
-    )
+        return f"{name}, {where}: {levels}difference of the replicate means {number}; {reason}, so no interval is given."
+    lo, hi = show(h.low).split(" ")[0], show(h.high).split(" ")[0]
+    interval = f"{number} [{lo}, {hi}]"
+    over = f"{int(HEADLINE_LEVEL * 100)}% interval over {h.replicates} paired replicates"
     if not h.moves:
-        return f"{name}: does not move detectably ({interval}; {where})."
-    return f"{name}: {interval} ({where})."
+        return f"{name}, {where}: {levels}difference {interval}, does not move detectably ({over})."
+    if not (_nonzero(lo) or _nonzero(hi)):
+        return f"{name}, {where}: {levels}difference {interval}, no change at this precision ({over})."
+    return f"{name}, {where}: {levels}difference {interval} ({over})."
 
 
 def headline_lines(comparison: Comparison, found: dict[str, list[Headline]] | None = None) -> list[str]:
@@ -667,6 +758,100 @@ def scenario_changes(reference: dict[str, Any], scenario: dict[str, Any]) -> Cha
     out.events_added = [e for e in sc_events if e not in ref_events]
     out.events_removed = [e for e in ref_events if e not in sc_events]
     return out
+
+
+PLAIN_OWNERS = {"labs": "lab", "blocs": "bloc", "segments": "segment", "regions": "region"}
+
+
+def plain_changes(changes: Changes, scenario: dict[str, Any]) -> list[str]:
+    """What a scenario changes in plain words, one line per changed value, from the schema's descriptions
+    and units (``simulation.parameters``), e.g. "Lab meta: what the lab does when an open-weight ban binds
+    its next open release: stop_open_releases -> close". Uncertain values say what they are drawn from;
+    events say their month and what they set. A path the schema does not describe keeps its dotted name."""
+    rows = _parameter_rows(scenario)
+    lines = [_plain_value(path, a, b, rows) for path, a, b in changes.values]
+    lines += [f"Lab added: {lab}" for lab in changes.labs_added]
+    lines += [f"Lab removed: {lab}" for lab in changes.labs_removed]
+    for kind, events in (("Event added", changes.events_added), ("Event removed", changes.events_removed)):
+        for text in events:
+            lines.append(f"{kind}: {_plain_event(text, scenario, rows)}")
+    return lines
+
+
+def _parameter_rows(scenario: dict[str, Any]) -> dict[str, Any]:
+    from .config import scenario_from_dict
+    from .config.parameters import parameters
+
+    try:
+        return {p.path: p for p in parameters(scenario_from_dict(scenario))}
+    except Exception:  # noqa: BLE001 - a scenario the schema cannot read keeps its dotted paths
+        return {}
+
+
+def _plain_name(path: str, rows: dict[str, Any]) -> tuple[str, str]:
+    """(subject and first sentence of the description, unit) of a dotted path; the path if undescribed."""
+    row = rows.get(path)
+    if row is None or not row.description:
+        return path, ""
+    sentence = re.sub(r"\s*\([^()]*\)", "", row.description)  # asides and claim numbers out
+    sentence = (
+        re.split(r"(?<=[a-z0-9])(?<!e\.g)(?<!i\.e)(?:\. |: )", sentence, maxsplit=1)[0].strip().rstrip(".")
+    )
+    sentence = sentence.removesuffix(f", {row.unit}").strip(" ,")
+    parts = path.split(".")
+    if len(parts) > 3 and parts[0] == "events" and parts[2] == "set":
+        parts = parts[3:]
+    for i, part in enumerate(parts[:-1]):
+        if part in PLAIN_OWNERS and i + 1 < len(parts) - 1:
+            owner = f"{PLAIN_OWNERS[part].capitalize()} {parts[i + 1]}"
+            return f"{owner}: {sentence[:1].lower()}{sentence[1:]}", row.unit
+    return sentence, row.unit
+
+
+def _plain_number(value: Any, unit: str) -> str:
+    money = unit.startswith("USD") and isinstance(value, int | float) and not isinstance(value, bool)
+    text = compact(float(value), 3) if money else format_value(value)
+    return f"{text} {unit}" if unit and unit != "YYYY-MM" and value is not MISSING else text
+
+
+def _plain_distribution(value: Any, unit: str) -> str:
+    if not isinstance(value, dict) or "dist" not in value:
+        return _plain_number(value, unit)
+    rest = {k: v for k, v in value.items() if k != "dist" and v is not None}
+    if value["dist"] == "uniform" and {"low", "high"} <= set(rest):
+        shown = f"uniform from {format_value(rest['low'])} to {format_value(rest['high'])}"
+    else:
+        shown = f"{value['dist']} ({', '.join(f'{k} {format_value(v)}' for k, v in rest.items())})"
+    return f"drawn per replicate, {shown}" + (f" {unit}" if unit else "")
+
+
+def _plain_value(path: str, a: Any, b: Any, rows: dict[str, Any]) -> str:
+    if path.startswith("uncertain."):
+        target = path[len("uncertain.") :]
+        name, unit = _plain_name(target, rows)
+        where = ""
+        found = re.match(r"events\.(\d+)\.set\.", target)
+        if found:
+            at = rows.get(f"events.{found[1]}.at")
+            where = f" (in the event of {at.value})" if at is not None else " (in an event)"
+        before = "fixed" if a is MISSING else _plain_distribution(a, unit)
+        return f"{name}{where}: {_plain_distribution(b, unit)}, instead of {before}"
+    name, unit = _plain_name(path, rows)
+    return f"{name}: {_plain_number(a, unit)} \u2192 {_plain_number(b, unit)}"
+
+
+def _plain_event(text: str, scenario: dict[str, Any], rows: dict[str, Any]) -> str:
+    """An event of :func:`describe_event` in plain words: its month, its note and what it sets."""
+    for i, event in enumerate(scenario.get("events") or []):
+        if describe_event(event) != text:
+            continue
+        sets = []
+        for key, value in (event.get("set") or {}).items():
+            name, unit = _plain_name(f"events.{i}.set.{key}", rows)
+            sets.append(f"{name[:1].lower()}{name[1:]} = {_plain_number(value, unit)}")
+        note = event.get("note") or "change of parameters"
+        return f"from {event.get('at')}, {note}" + (f": {'; '.join(sets)}" if sets else "")
+    return text
 
 
 class _Missing:
@@ -782,6 +967,12 @@ def difference_series(comparison: Comparison, found: dict[str, list[Headline]]) 
                 f"Paired difference from {comparison.reference.label}: {meanings.get(metric, metric)}",
                 f"Difference ({unit})" if unit else "Difference",
                 [(label, *colours[label], band) for label, band in bands],
+                [
+                    h.start
+                    for rows in found.values()
+                    for h in rows
+                    if h.metric == metric and h.effect is not None
+                ],
             )
         )
     return charts

@@ -95,7 +95,7 @@ class Shown:
             return str(value)
         number = float(value) * self.scale
         if self.significant is not None:
-            text = _compact(number, self.significant) if self.compact else f"{number:.{self.significant}g}"
+            text = compact(number, self.significant) if self.compact else f"{number:.{self.significant}g}"
         elif self.decimals is not None:
             decimals = self.decimals or (0 if number.is_integer() else 1)  # a median of counts may end in .5
             text = f"{number:,.{decimals}f}"
@@ -106,7 +106,8 @@ class Shown:
         return text + self.suffix
 
 
-def _compact(number: float, significant: int) -> str:
+def compact(number: float, significant: int) -> str:
+    """``number`` to ``significant`` figures with k, M, bn or tn (1.23bn)."""
     for factor, suffix in ((1e12, "tn"), (1e9, "bn"), (1e6, "M"), (1e3, "k")):
         if abs(number) >= factor:
             return f"{number / factor:.{significant}g}{suffix}"

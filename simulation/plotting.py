@@ -671,6 +671,7 @@ class DifferenceChart:
     title: str
     ylabel: str
     series: list[tuple[str, str, Any, pd.DataFrame]]
+    starts: list[str] = field(default_factory=list)  # first months ('YYYY-MM') of the headline windows
 
     @property
     def filename(self) -> str:
@@ -693,6 +694,9 @@ def plot_difference(chart: DifferenceChart, out_dir: str | Path, axis: str) -> P
             ax.fill_between(x, band["p5"], band["p95"], color=colour, alpha=BAND_ALPHA, linewidth=0)
             ax.plot(x, band["mean"], color=colour, linestyle=linestyle, label=label)
         ax.axhline(0, color="black", linewidth=1)
+        starts = sorted(set(chart.starts)) if axis == "date" else []
+        for start in starts:
+            ax.axvline(to_dates([start])[0], color=GREY, linestyle="--", linewidth=1.5)
         ax.autoscale(axis="y", tight=False)
         lo, hi = ax.get_ylim()
         if hi - lo < 1e-9:  # a difference of exactly zero: a small symmetric axis around it
@@ -702,5 +706,8 @@ def plot_difference(chart: DifferenceChart, out_dir: str | Path, axis: str) -> P
         ax.set_xlabel("Date" if axis == "date" else "Months since the start of the compared window")
         ax.set_ylabel(chart.ylabel)
         ax.legend(loc="upper left", title="Scenario minus reference")
-        titles(fig, chart.title, "Line: mean paired difference (same seeds) per month; shading: 5-95% range.")
+        what = "Line: mean paired difference (same seeds) per month; shading: 5-95% range."
+        if starts:
+            what += f" Dashed: the headline's average runs from {' / '.join(starts)} on."
+        titles(fig, chart.title, what)
         return save(fig, Path(out_dir) / chart.filename)

@@ -1,8 +1,9 @@
 """The comparison report: one self-contained HTML page (figures as base64 data URIs, inline CSS, no
 scripts, nothing fetched), readable offline and printable.
 
-Sections: the headlines (one sentence per key indicator and expected effect, per scenario); the scenarios
-and their descriptions; what each changes relative to the reference; the overlay figures, each with the
+Sections: the headlines (one sentence per key indicator and expected effect, per scenario, the benchmark
+gap first); the scenarios and their descriptions; what each changes relative to the reference (in plain
+words from the schema, the dotted paths in a details block); the overlay figures, each with the
 paired difference over time beside it; the difference table with its pairing said in words; the provenance
 of every run.
 
@@ -19,7 +20,7 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .compare import format_value, headlines, interval_note, num, span
+from .compare import LAST_MONTHS, format_value, headlines, interval_note, num, plain_changes, span
 
 if TYPE_CHECKING:
     from .compare import Changes, Comparison, Headline
@@ -47,6 +48,7 @@ code { font-size: .92em; background: #f3f3f3; padding: 0 .25em; border-radius: 3
 figure { margin: 1.2em 0 2em; }
 figure img { width: 100%; height: auto; border: 1px solid var(--rule); }
 ul.changes li { margin: .15em 0; }
+details { margin: .2em 0 1em; } details summary { color: var(--grey); cursor: pointer; }
 ul.headlines li { margin: .3em 0; }
 ul.headlines li.expected { font-weight: 600; }
 div.differences { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 0 1em; }
@@ -130,14 +132,26 @@ def scenarios_section(comparison: Comparison) -> str:
 
 
 def changes_section(comparison: Comparison) -> str:
+    """Per scenario: what it changes in plain words (from the schema's descriptions and units), with the
+    dotted parameter paths and values in a details block; then parameters held instead of drawn."""
     ref = comparison.reference.label
     parts = [
-        '<p class="note">Parameters of each scenario as run (resolved scenario files), by dotted path: '
-        f"value in {escape(ref)} &rarr; value in the scenario. Names, descriptions and expected effects "
-        "are left out.</p>"
+        f'<p class="note">Each scenario as run against {escape(ref)}: the parameters, labs and events it '
+        "changes, in the words of the scenario schema (value in the reference &rarr; value in the scenario). "
+        "Open the details for the dotted parameter paths. Names, descriptions and expected effects are left "
+        "out.</p>"
     ]
+    runs = {c.label: c for c in comparison.runs}
     for label, changes in comparison.changes.items():
-        parts.append(f"<h3>{swatch(comparison, label)}{escape(label)}</h3>{changes_list(changes)}")
+        plain = plain_changes(changes, runs[label].run.scenario)
+        listed = "".join(f"<li>{escape(line)}</li>" for line in plain)
+        body = (
+            f'<ul class="changes plain">{listed}</ul>'
+            f"<details><summary>As dotted parameter paths</summary>{changes_list(changes)}</details>"
+            if changes
+            else changes_list(changes)
+        )
+        parts.append(f"<h3>{swatch(comparison, label)}{escape(label)}</h3>{body}")
     pinned = [(c.label, pinned_paths(c.run.manifest)) for c in comparison.runs]
     if any(paths for _, paths in pinned):
         items = "".join(f"<li>{escape(label)}: {pinned_text(paths)}</li>" for label, paths in pinned if paths)
@@ -176,16 +190,21 @@ def changes_list(changes: Changes) -> str:
 
 
 def headlines_section(comparison: Comparison, found: dict[str, list[Headline]]) -> str:
-    """One list per scenario: a sentence per metric, the scenario's expected effects first."""
+    """One list per scenario: a sentence per metric, the benchmark gap first, then the expected effects."""
     parts = [
         '<p class="note">Effect of each scenario: the mean over replicates of (scenario minus reference) of '
-        "each metric averaged over the months from the scenario's first event (the whole window if it has "
-        "none), with a 90% interval when the runs are paired (same seeds); shares in percentage points. "
-        "Metrics the scenario names in its expected effects come first.</p>"
+        "each metric averaged over a window, with a 90% interval when the runs are paired (same seeds); "
+        "shares in percentage points. First the gap on benchmark scores, the one a reader can check against "
+        "Epoch AI's ECI data; then the metrics the scenario names in its expected effects (bold), each "
+        "averaged from the month the scenario gives for it (default: its first event); then the other key "
+        f"indicators, averaged over the last {LAST_MONTHS} months compared (from the first event if later). "
+        "The gap on true capability is the benchmark gap without each lab's benchmark focus, an assumption: "
+        "read it as depending on that assumption.</p>"
     ]
     for label, rows in found.items():
         items = "".join(
-            f'<li class="{"expected" if h.expected else "key"}" data-metric="{escape(h.metric)}">'
+            f'<li class="{"expected" if h.expected else "key"}" data-metric="{escape(h.metric)}" '
+            f'data-window="{escape(h.window)}">'
             f"{escape(h.text)}</li>"
             for h in rows
         )

@@ -91,7 +91,10 @@ def test_folder_layout(runs, tmp_path: Path) -> None:
     html = (folder / "report.html").read_text()
     assert html.count('src="data:image/png;base64,') == len(PLOTS | DIFFERENCE_PLOTS)
     assert html.index('id="headlines"') < html.index('id="scenarios"')  # the report leads with findings
-    assert '<li class="expected" data-metric="open_share_usage_region_us">' in html
+    assert (
+        '<li class="expected" data-metric="open_share_usage_region_us" data-window="2025-04 to 2025-12">'
+        in html
+    )
     assert html.count('<figure class="difference">') == len(DIFFERENCE_PLOTS)
     assert "<script" not in html and not re.search(r"(src|href)=\"(https?:|//)", html)
     assert "Baseline in miniature" in html and "Tiny with a US open-weight ban" in html  # descriptions
@@ -158,8 +161,9 @@ def test_cli_compare_writes_a_comparison(runs, no_figures, tmp_path: Path, capsy
     (folder,) = comparisons(out)
     assert "tiny_ban vs tiny: paired over 3 replicates" in printed and str(folder) in printed
     sentences = printed.split("tiny_ban vs tiny:\n", 1)[1].splitlines()
-    assert sentences[0].startswith("  - Share of token usage in region us on open models")
-    assert "(open_share_usage_region_us, expected down)" in sentences[0]
+    assert sentences[0].startswith("  - Gap in months on benchmark scores")  # checkable against data first
+    assert sentences[1].startswith("  - Share of token usage in region us on open models")
+    assert "(open_share_usage_region_us, expected down)" in sentences[1]
     assert any("(gap_months_true)" in line and "90% interval" in line for line in sentences)
     manifest = json.loads((folder / "comparison.json").read_text())
     assert manifest["command"].startswith("python run.py compare ")
@@ -276,36 +280,90 @@ def test_headlines_give_the_mean_paired_window_difference(runs) -> None:
     comparison = build(load_runs([runs["reference"], runs["ban"]]))
     (rows,) = headlines(comparison).values()
     assert [h.metric for h in rows] == [
-        "open_share_usage_region_us",  # the scenario's expected effect first
-        "gap_months_true",
-        "gap_months_benchmark",
+        "gap_months_benchmark",  # what data can check leads
+        "open_share_usage_region_us",  # then the scenario's expected effect
         "open_share_usage",
+        "gap_months_true",
     ]
-    assert rows[0].expected == "down" and all(h.expected is None for h in rows[1:])
+    assert rows[1].expected == "down" and all(h.expected is None for h in rows if h is not rows[1])
     for h in rows:
-        # the ban starts in 2025-04: the window is the months from the event on
-        diffs = window_effect(runs, "ban", h.metric, "2025-04") - window_effect(
-            runs, "reference", h.metric, "2025-04"
-        )
+        # the ban starts in 2025-04 and the run is 12 months long: every window is the months from the event
+        ban, ref = (window_effect(runs, key, h.metric, "2025-04") for key in ("ban", "reference"))
+        diffs = ban - ref
         half = t.ppf(0.95, diffs.size - 1) * diffs.std(ddof=1) / np.sqrt(diffs.size)
         assert h.effect == pytest.approx(diffs.mean(), abs=1e-12)
         assert (h.low, h.high) == pytest.approx((diffs.mean() - half, diffs.mean() + half), abs=1e-12)
+        assert h.levels == pytest.approx((ref.mean(), ban.mean()), abs=1e-12)
         assert h.paired and h.replicates == 3 and h.window == "2025-04 to 2025-12"
-        assert "90% interval over 3 paired replicates, mean over 2025-04 to 2025-12" in h.text
+        assert "mean over 2025-04 to 2025-12, from the scenario's first event" in h.text
+        assert "(90% interval over 3 paired replicates)" in h.text
         if (h.low <= 0 <= h.high) != ("does not move detectably" in h.text):
             raise AssertionError(h.text)
-    us = rows[0]
+    us = rows[1]
     scale, unit = 100, "points"  # a share: its difference in percentage points, 1 decimal (datadict)
     shown = [
         f"{v * scale:+.1f}".replace("+0.0", "0.0").replace("-0.0", "0.0")
         for v in (us.effect, us.low, us.high)
     ]
     assert us.text.startswith(
-        "Share of token usage in region us on open models (open_share_usage_region_us, "
+        "Share of token usage in region us on open models (open_share_usage_region_us, expected down), "
     )
     assert f"{shown[0]} {unit} [{shown[1]}, {shown[2]}]" in us.text
-    gap = rows[1]
-    assert f"{gap.effect:+.1f}".replace("+0.0", "0.0").replace("-0.0", "0.0") + " months [" in gap.text
+    levels = f"tiny_ban {us.levels[1] * 100:.1f}%, tiny {us.levels[0] * 100:.1f}%; difference"
+    assert levels in us.text
+    bench, true = rows[0], rows[-1]
+    assert bench.text.startswith("Gap in months on benchmark scores, comparable to Epoch AI's ECI data")
+    assert "depends on the assumed benchmark focus" in true.text
+    assert f"{true.effect:+.1f}".replace("+0.0", "0.0").replace("-0.0", "0.0") + " months [" in true.text
+
+
+def test_headline_windows_follow_each_expected_effect_and_the_last_year(tmp_path: Path) -> None:
+    """An expected effect's ``after:`` month starts its own window; key indicators average the last 12
+    months compared (here, 24-month runs without events: 2026-01 to 2026-12); an ``after:`` beyond the
+    window gives no effect and says why."""
+    root = tmp_path
+    late = root / "late.yaml"
+    late.write_text(
+        "extends: tiny\nname: tiny_late\nmonths: 24\nexpected_effects:\n"
+        "  - {metric: gap_months_true, direction: up, after: 2025-09}\n"
+        "  - {metric: open_share_usage, direction: down}\n"
+        "  - {metric: hhi_usage, direction: up, after: 2031-01}\n"
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(plotting, "plot_run", lambda run, out_dir: [])
+        long_ref = write_run(simulate(TINY, jobs=1, months=24, replicates=2), root / "late-out")
+        long_run = write_run(simulate(late, jobs=1, replicates=2), root / "late-out")
+    (rows,) = headlines(build(load_runs([long_ref, long_run]))).values()
+    by = {h.metric: h for h in rows}
+    assert [h.metric for h in rows] == [
+        "gap_months_benchmark",
+        "gap_months_true",
+        "open_share_usage",
+        "hhi_usage",
+    ]
+    assert by["gap_months_true"].window == "2025-09 to 2026-12" and by["gap_months_true"].expected == "up"
+    assert "from the month the expected effect is given for" in by["gap_months_true"].text
+    assert by["open_share_usage"].window == "2025-01 to 2026-12"  # expected, no after, no event: all of it
+    assert by["gap_months_benchmark"].window == "2026-01 to 2026-12"
+    assert "the last 12 months" in by["gap_months_benchmark"].text
+    frames = {k: pd.read_csv(f / "timeseries.csv") for k, f in (("ref", long_ref), ("run", long_run))}
+    means = {
+        k: f[f["date"] >= "2025-09"].groupby("replicate")["gap_months_true"].mean() for k, f in frames.items()
+    }
+    assert by["gap_months_true"].effect == pytest.approx((means["run"] - means["ref"]).mean(), abs=1e-12)
+    hhi = by["hhi_usage"]
+    assert hhi.effect is None and "starts 2031-01, after the compared window" in hhi.text
+
+
+def test_report_says_what_changes_in_plain_words(runs, no_figures, tmp_path: Path) -> None:
+    folder = simulation.compare([runs["reference"], runs["ban"]], out=tmp_path)
+    html = (folder / "report.html").read_text()
+    changes = html[html.index('id="changes"') : html.index('id="figures"')]
+    plain = changes[changes.index('<ul class="changes plain">') : changes.index("<details>")]
+    assert "Lab meta: what the lab does when an open-weight ban binds its next open release" in plain
+    assert "from 2025-04, US open-weight ban: whether the ban is in force = true" in plain
+    assert "labs.meta.ban_response" not in plain  # the dotted paths only in the details block
+    assert "<summary>As dotted parameter paths</summary>" in changes and "labs.meta.ban_response" in changes
 
 
 def test_unpaired_headlines_say_so_and_give_no_interval(runs) -> None:
@@ -319,4 +377,4 @@ def test_unpaired_headlines_say_so_and_give_no_interval(runs) -> None:
         assert h.effect == pytest.approx(by_hand, abs=1e-12)  # no events: the whole window
         assert h.low is None and h.high is None and not h.paired
         assert "not paired: different root seeds (1 and 5), so no interval is given" in h.text
-        assert "[" not in h.text
+        assert "[" not in h.text and "difference of the replicate means" in h.text
