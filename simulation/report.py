@@ -231,11 +231,13 @@ def figures_section(plots: Sequence[Path], found: dict[str, list[Headline]] | No
     charts of other headline metrics (expected effects) after them."""
     from .plotting import overlays
 
-    overlay_list = overlays([])
-    titles = {o.filename: o.title for o in overlay_list}
-    panels = {o.filename: [column for column, _ in o.panels] for o in overlay_list}
     meanings = {h.metric: h.meaning for rows in (found or {}).values() for h in rows}
     differences = {p.stem[len(DIFFERENCE_PREFIX) :]: p for p in plots if p.name.startswith(DIFFERENCE_PREFIX)}
+    per_bloc = ("open_usage_share_origin_", "labs_alive_")  # a bloc's chart goes beside its overlay
+    blocs = [m[len(pre) :] for m in differences for pre in per_bloc if m.startswith(pre)]
+    overlay_list = overlays(list(dict.fromkeys(blocs)))
+    titles = {o.filename: o.title for o in overlay_list}
+    panels = {o.filename: [column for column, _ in o.panels] for o in overlay_list}
 
     def difference(metric: str) -> str:
         title = f"Paired difference over time: {meanings.get(metric, metric)} ({metric})"

@@ -8,6 +8,7 @@ screenshot is kept in ``test-artifacts/`` at the repository root (git-ignored).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -86,9 +87,18 @@ def test_report_leads_with_headlines_and_shows_the_difference_charts(driver, rep
     assert "tiny_squeeze against tiny" in section.text
     items = section.find_elements("css selector", "ul.headlines li")
     assert len(items) == len(DIFFERENCE_CHARTS)
-    assert items[0].get_attribute("data-metric") == EXPECTED  # the expected effect leads
-    assert items[0].text.startswith("Share of open-model usage on open models made by labs of bloc china")
-    assert f"({EXPECTED}, expected down)" in items[0].text and "90% interval" in items[0].text
+    metrics = [i.get_attribute("data-metric") for i in items]
+    assert metrics[:2] == ["gap_months_benchmark", EXPECTED]  # what data can check, then the expected effect
+    assert items[0].text.startswith("Gap in months on benchmark scores, comparable to Epoch AI's ECI data")
+    expected = items[1]
+    assert expected.text.startswith("Share of open-model usage on open models made by labs of bloc china")
+    assert f"({EXPECTED}, expected down)" in expected.text and "90% interval" in expected.text
+    assert expected.get_attribute("data-window") == "2025-06 to 2025-12"  # from the scenario's event on
+    assert expected.value_of_css_property("font-weight") == "600"  # expected effects stand out
+    true_gap = items[metrics.index("gap_months_true")].text
+    assert "depends on the assumed benchmark focus" in true_gap
+    for item in items:
+        assert re.search(r"difference [^;]*\[[^\]]+\]", item.text), item.text  # an effect and its interval
     charts = driver.execute_script(
         "return Array.from(document.querySelectorAll('figure.difference img'))"
         ".map(i => [i.alt, i.complete, i.naturalWidth]);"
@@ -97,6 +107,27 @@ def test_report_leads_with_headlines_and_shows_the_difference_charts(driver, rep
     for alt, complete, width in charts:
         assert alt.startswith("Paired difference over time") and complete and width > 0, alt
     assert any(EXPECTED in alt for alt, _, _ in charts)
+    # each difference chart right after the overlay figure that shows its metric
+    order = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#figures figure img')).map(i => i.alt);"
+    )
+    origin = next(i for i, alt in enumerate(order) if alt.startswith("Share of open-model usage by"))
+    assert EXPECTED in order[origin + 1], order
+
+
+def test_report_says_what_each_scenario_changes_in_plain_words(driver, report: Path) -> None:
+    driver.get(report.as_uri())
+    section = driver.find_element("id", "changes")
+    plain = section.find_element("css selector", "ul.changes.plain").text
+    assert (
+        "from 2025-06, Chinese funding squeeze: bloc china: scales the chance and size of fundraising"
+        in plain
+    )
+    assert "blocs.china.capital_multiplier" not in plain
+    details = section.find_element("tag name", "details")
+    assert not details.find_element("css selector", "ul.changes").is_displayed()  # dotted paths folded away
+    details.find_element("tag name", "summary").click()
+    assert "blocs.china.capital_multiplier" in details.find_element("css selector", "ul.changes").text
 
 
 def test_report_prints_without_the_table_of_contents(driver, report: Path) -> None:
