@@ -77,7 +77,7 @@ def run_parser() -> argparse.ArgumentParser:
         "in one command use the same seeds (common random numbers). Other commands (each with --help): "
         "compare RUN RUN... (side by side, report.html); runs (list saved runs); params [SCENARIO] (every "
         "parameter); levers [SCENARIO] (what each policy lever does); sweep SPEC.yaml (sweeps and "
-        "sensitivity); dashboard (live what-if page).",
+        "sensitivity); calibrate SPEC.yaml (fit parameters to data, ABC-SMC); dashboard (live what-if page).",
     )
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario YAML files or names")
     parser.add_argument("--replicates", type=positive_int, metavar="N", help="replicates per scenario")
@@ -382,6 +382,73 @@ def sweep_command(argv: list[str]) -> int:
 
 COMMANDS["dashboard"] = dashboard_command
 COMMANDS["sweep"] = sweep_command
+
+
+# -- the calibrate command -------------------------------------------------------------------------------
+
+
+def calibrate_command(argv: list[str]) -> int:
+    """``run.py calibrate calibration/NAME.yaml [--jobs J] [--scheduler ADDRESS] [--out DIR] [--fresh]``:
+    ABC-SMC (pyabc, optional extra ``.[calibrate]``); a bad spec is one line on stderr and exit code 2,
+    before any run and with nothing written. A killed calibration continues from its last generation when
+    the same command is run again."""
+    parser = argparse.ArgumentParser(
+        prog="run.py calibrate",
+        description="Fit a scenario's free parameters to published figures by ABC-SMC (pyabc) and write the "
+        "posterior, a fit table, figures and a manifest in the calibration's folder.",
+        epilog="The same command after a kill or Ctrl-C continues from the last complete generation "
+        "(the history is an SQLite database in the folder). docs/calibration.md has the method.",
+    )
+    parser.add_argument("spec", metavar="SPEC.yaml", help="calibration spec (see calibration/)")
+    parser.add_argument(
+        "--jobs", type=non_negative_int, metavar="J", help="worker processes (default: all cores; 1: serial)"
+    )
+    parser.add_argument(
+        "--scheduler", metavar="ADDRESS", help="sample on a running Dask cluster, e.g. tcp://host:8786"
+    )
+    parser.add_argument("--out", metavar="DIR", help="output folder (default: calibration/<name>)")
+    parser.add_argument("--fresh", action="store_true", help="discard the folder's history and start again")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        from .calibrate import calibrate
+        from .calibrate.outputs import inside_summary
+    except ImportError as exc:
+        print(f'error: run.py calibrate needs pyabc: pip install -e ".[calibrate]" ({exc})', file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = calibrate(
+            args.spec,
+            out=args.out,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            fresh=args.fresh,
+            verbose=not args.quiet,
+        )
+    except ScenarioError as err:  # CalibrationError too: a bad spec, found before any run
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: complete generations are kept; run the same command to continue", file=sys.stderr
+        )
+        return EXIT_INTERRUPTED
+    m = result.manifest
+    print(
+        f"{m['name']}: {m['generations']} generations of {m['population_size']} particles, "
+        f"{m['simulations']:,} runs ({m['adopters']:,} adopters, {m['months']} months), final tolerance "
+        f"{m['final_epsilon']:.3g}; {m['targets_inside']}/{m['targets']} observations inside the posterior "
+        "predictive 90% interval"
+    )
+    print("\n".join(inside_summary(result.fit)))
+    print(f"saved: {result.folder}")
+    return EXIT_OK
+
+
+COMMANDS["calibrate"] = calibrate_command
 
 
 # -- the params command ----------------------------------------------------------------------------------
