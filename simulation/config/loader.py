@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import math
 import os
 import stat
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -42,6 +45,7 @@ FROZEN_TOP = {
     "events",
     "uncertain",
     "expected_effects",
+    "posterior",
 }
 FROZEN_FIELDS = {
     "enters",
@@ -385,6 +389,7 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
         data["events"] = list(base["events"]) + list(data["events"] or [])
     merged = deep_merge(base, data)
     base_dists = set(base.get("uncertain") or {}) | set(extract_distributions(base)[1])
+    base_dists |= set(posterior_columns(base.get("posterior")))
     given = set(explicit_paths(data))
     pinned = [p for p in sorted(base_dists) if p in given]
     stale = [p for p in base_dists if replace_events and "events" in data and split_path(p)[0] == "events"]
@@ -401,7 +406,7 @@ def explicit_paths(data: Any, prefix: str = "") -> list[str]:
     out: list[str] = []
     if isinstance(data, Mapping) and "dist" not in data:
         for key, value in data.items():
-            if prefix == "" and key in ("events", "uncertain", "expected_effects", "pinned"):
+            if prefix == "" and key in ("events", "uncertain", "expected_effects", "pinned", "posterior"):
                 continue
             out += explicit_paths(value, f"{prefix}.{key}" if prefix else str(key))
     elif not isinstance(data, Mapping):
@@ -436,6 +441,8 @@ def scenario_from_dict(data: Mapping[str, Any], file: str | Path | None = None) 
         raise ScenarioError(file, key, problem) from None
     check_events(scenario, file)
     check_draws(scenario, file)
+    if scenario.posterior is not None:
+        scenario = apply_posterior(scenario, file)
     return scenario
 
 
@@ -489,9 +496,10 @@ def pin(scenario: Scenario, changes: Mapping[str, Any], file: Any = None) -> Sce
     (overrides, sweeps, levers, ``mesa.batch_run`` keywords) applies what a user sets."""
     changes = dict(changes)
     dropped = [p for p in scenario.uncertain if any(_covers(c, p) for c in changes)]
-    if dropped:
+    from_posterior = [p for p in posterior_columns(scenario.posterior) if any(_covers(c, p) for c in changes)]
+    if dropped or from_posterior:
         changes["uncertain"] = {p: d.model_dump() for p, d in scenario.uncertain.items() if p not in dropped}
-        changes["pinned"] = list(dict.fromkeys([*scenario.pinned, *dropped]))
+        changes["pinned"] = list(dict.fromkeys([*scenario.pinned, *dropped, *from_posterior]))
     try:
         return with_changes(scenario, changes)
     except ScenarioError as err:
@@ -573,3 +581,127 @@ def check_events(scenario: Scenario, file: Any = None) -> None:
             except ValidationError as err:
                 _, problem = _format_validation_error(err)
                 raise ScenarioError(file, key, problem) from None
+
+
+# -- a calibration's posterior -------------------------------------------------------------------------
+
+REPO_DIR = SCENARIO_DIR.parent
+WEIGHT = "weight"
+
+
+@dataclass(frozen=True)
+class Posterior:
+    """A calibration's posterior as read from its Parquet file: parameter paths, particles and weights
+    (normalised to sum to 1)."""
+
+    columns: tuple[str, ...]
+    values: np.ndarray  # (particles, columns)
+    weights: np.ndarray  # (particles,)
+
+    def mean(self) -> dict[str, float]:
+        return {c: float(v) for c, v in zip(self.columns, self.weights @ self.values, strict=True)}
+
+
+def posterior_file(ref: str) -> Path:
+    """The file a scenario's ``posterior`` names: a path inside the repository (relative to its root)."""
+    path = Path(ref)
+    resolved = (path if path.is_absolute() else REPO_DIR / path).resolve()
+    if "\x00" in ref or not resolved.is_relative_to(REPO_DIR.resolve()):
+        raise ValueError(f"{ref!r} is outside the repository {REPO_DIR}; give a path inside it")
+    return resolved
+
+
+def read_posterior(ref: str) -> Posterior:
+    """The posterior at ``ref``, read once per process while the file is unchanged (ValueError when it
+    cannot be used: missing, unreadable, no positive finite weights, values that are not finite numbers)."""
+    path = posterior_file(ref)
+    try:
+        info = os.stat(path)
+    except OSError:
+        raise ValueError(
+            f"{ref!r}: file not found (run its calibration first: python run.py calibrate)"
+        ) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ValueError(f"{ref!r}: not a regular file")
+    return _read_posterior(str(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_posterior(path: str, mtime_ns: int, size: int) -> Posterior:
+    import pandas as pd
+
+    try:
+        table = pd.read_parquet(path)
+    except ImportError:
+        raise ValueError('reading a posterior needs pyarrow: pip install -e ".[calibrate]"') from None
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is one message
+        raise ValueError(f"{Path(path).name}: not a readable Parquet table ({type(exc).__name__})") from None
+    if WEIGHT not in table.columns:
+        raise ValueError(f"{Path(path).name}: no {WEIGHT!r} column")
+    if len(table) == 0 or len(table.columns) < 2:
+        raise ValueError(f"{Path(path).name}: expected particles (rows) and parameter columns")
+    columns = tuple(str(c) for c in table.columns if c != WEIGHT)
+    try:
+        values = table[list(columns)].to_numpy(dtype=float)
+        weights = table[WEIGHT].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise ValueError(f"{Path(path).name}: every column must hold numbers") from None
+    if not np.all(np.isfinite(weights)) or np.any(weights <= 0):
+        raise ValueError(f"{Path(path).name}: weights must be positive finite numbers")
+    bad = [c for c, ok in zip(columns, np.all(np.isfinite(values), axis=0), strict=True) if not ok]
+    if bad:
+        raise ValueError(f"{Path(path).name}: column {bad[0]!r} holds a value that is not a finite number")
+    return Posterior(columns, values, weights / weights.sum())
+
+
+def posterior_columns(ref: Any) -> tuple[str, ...]:
+    """The parameter paths of the posterior ``ref`` names; none when there is none or it cannot be read
+    (the scenario's validation then says why)."""
+    if not isinstance(ref, str):
+        return ()
+    try:
+        return read_posterior(ref).columns
+    except ValueError:
+        return ()
+
+
+def apply_posterior(scenario: Scenario, file: Any = None) -> Scenario:
+    """Check the scenario's posterior against the schema (paths exist and are real numbers; the lowest and
+    highest value of each column are allowed), take its columns out of ``uncertain`` and hold its weighted
+    mean at every column that is not pinned (the draws replace it per replicate)."""
+    key = "posterior"
+    try:
+        post = read_posterior(scenario.posterior)
+    except ValueError as err:
+        raise ScenarioError(file, key, str(err)) from None
+    dumped = scenario.model_dump()
+    for col in post.columns:
+        try:
+            target = get_path(dumped, col)
+        except (KeyError, IndexError, ValueError, TypeError):
+            raise ScenarioError(file, key, f"column {col!r} is not a parameter of this scenario") from None
+        if not isinstance(target, float):
+            raise ScenarioError(
+                file, key, f"column {col!r} is not a real-valued parameter (it is {target!r})"
+            )
+    free = [c for c in post.columns if c not in scenario.pinned]
+    for ends in (post.values.min(axis=0), post.values.max(axis=0)):
+        probe = {c: float(v) for c, v in zip(post.columns, ends, strict=True) if c in free}
+        try:
+            with_changes(scenario, probe)
+        except ScenarioError as err:
+            raise ScenarioError(
+                file,
+                key,
+                f"column {err.key_path!r} holds {probe.get(err.key_path, '?')!r}, which is not allowed: "
+                f"{err.problem.split(' (got ')[0]}",
+            ) from None
+    mean = post.mean()
+    changes: dict[str, Any] = {c: mean[c] for c in free}
+    changes["uncertain"] = {
+        p: d.model_dump() for p, d in scenario.uncertain.items() if not any(_covers(c, p) for c in free)
+    }
+    try:
+        return with_changes(scenario, changes)
+    except ScenarioError as err:
+        raise ScenarioError(file, key, f"its weighted mean is not allowed: {err}") from None
