@@ -668,6 +668,12 @@ class Scenario(Frozen):
         description="Dotted parameter path -> distribution drawn once per replicate. Written inline in a "
         "file (a mapping with a `dist` key in place of a number), the loader moves it here.",
     )
+    posterior: str | None = Field(
+        default=None,
+        description="A calibration's posterior (`calibration/<name>/posterior.parquet`, a path inside the "
+        "repository, relative to its root): each replicate draws one particle by weight and takes every "
+        "parameter it holds, jointly (correlations kept); a value given explicitly still wins (`pinned`).",
+    )
     pinned: list[str] = Field(
         default_factory=list,
         description="Dotted paths that a base scenario made uncertain but that were given an explicit value "
