@@ -5,6 +5,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 import pandas as pd
+import pytest
 
 import simulation
 from simulation.experiments import replicate_seeds
@@ -44,6 +45,27 @@ def test_replicate_k_is_the_same_alone_or_in_a_batch() -> None:
     pd.testing.assert_frame_equal(
         batch.model[batch.model["replicate"] == 0].reset_index(drop=True), single.model
     )
+
+
+def test_summary_interval_is_the_5th_and_95th_percentile_of_the_replicates() -> None:
+    """The summary's median and 5-95% interval, by hand from the 5 replicates' values (sorted v0..v4, linear
+    interpolation at positions 0.2, 2 and 3.8), for indicators taken at the last tick and over the run."""
+    res = simulation.run("tiny", replicates=5, seed=3)
+    model = res.model
+    last = model[model["tick"] == model["tick"].max()].set_index("replicate")
+    values = {
+        "gap_months_true_end": last["gap_months_true"],
+        "open_share_usage_end": last["open_share_usage"],
+        "gap_months_true_mean": model.groupby("replicate")["gap_months_true"].mean(),
+    }
+    for indicator, series in values.items():
+        v = np.sort(series.to_numpy(float))
+        assert len(v) == 5 and v[0] < v[1] and v[3] < v[4], (indicator, v)  # a wrong quantile would show
+        row = res.summary.loc[indicator]
+        assert row["p5"] == pytest.approx(v[0] + 0.2 * (v[1] - v[0]), rel=1e-12), indicator
+        assert row["median"] == pytest.approx(v[2], rel=1e-12), indicator
+        assert row["p95"] == pytest.approx(v[3] + 0.8 * (v[4] - v[3]), rel=1e-12), indicator
+        assert row["replicates"] == 5
 
 
 def test_model_works_with_mesa_batch_run() -> None:
