@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from .config import add_months, months_between
-from .datadict import compact
+from .datadict import compact, parameter_label, parameter_rows
 from .experiments.summary import indicators
 from .outputs import MANIFEST, TMP_PREFIX, RunData, RunFolderError, _new_run_path, latest_run, read_run
 
@@ -760,15 +760,12 @@ def scenario_changes(reference: dict[str, Any], scenario: dict[str, Any]) -> Cha
     return out
 
 
-PLAIN_OWNERS = {"labs": "lab", "blocs": "bloc", "segments": "segment", "regions": "region"}
-
-
 def plain_changes(changes: Changes, scenario: dict[str, Any]) -> list[str]:
     """What a scenario changes in plain words, one line per changed value, from the schema's descriptions
     and units (``simulation.parameters``), e.g. "Lab meta: what the lab does when an open-weight ban binds
     its next open release: stop_open_releases -> close". Uncertain values say what they are drawn from;
     events say their month and what they set. A path the schema does not describe keeps its dotted name."""
-    rows = _parameter_rows(scenario)
+    rows = parameter_rows(scenario)
     lines = [_plain_value(path, a, b, rows) for path, a, b in changes.values]
     lines += [f"Lab added: {lab}" for lab in changes.labs_added]
     lines += [f"Lab removed: {lab}" for lab in changes.labs_removed]
@@ -776,36 +773,6 @@ def plain_changes(changes: Changes, scenario: dict[str, Any]) -> list[str]:
         for text in events:
             lines.append(f"{kind}: {_plain_event(text, scenario, rows)}")
     return lines
-
-
-def _parameter_rows(scenario: dict[str, Any]) -> dict[str, Any]:
-    from .config import scenario_from_dict
-    from .config.parameters import parameters
-
-    try:
-        return {p.path: p for p in parameters(scenario_from_dict(scenario))}
-    except Exception:  # noqa: BLE001 - a scenario the schema cannot read keeps its dotted paths
-        return {}
-
-
-def _plain_name(path: str, rows: dict[str, Any]) -> tuple[str, str]:
-    """(subject and first sentence of the description, unit) of a dotted path; the path if undescribed."""
-    row = rows.get(path)
-    if row is None or not row.description:
-        return path, ""
-    sentence = re.sub(r"\s*\([^()]*\)", "", row.description)  # asides and claim numbers out
-    sentence = (
-        re.split(r"(?<=[a-z0-9])(?<!e\.g)(?<!i\.e)(?:\. |: )", sentence, maxsplit=1)[0].strip().rstrip(".")
-    )
-    sentence = sentence.removesuffix(f", {row.unit}").strip(" ,")
-    parts = path.split(".")
-    if len(parts) > 3 and parts[0] == "events" and parts[2] == "set":
-        parts = parts[3:]
-    for i, part in enumerate(parts[:-1]):
-        if part in PLAIN_OWNERS and i + 1 < len(parts) - 1:
-            owner = f"{PLAIN_OWNERS[part].capitalize()} {parts[i + 1]}"
-            return f"{owner}: {sentence[:1].lower()}{sentence[1:]}", row.unit
-    return sentence, row.unit
 
 
 def _plain_number(value: Any, unit: str) -> str:
@@ -828,7 +795,7 @@ def _plain_distribution(value: Any, unit: str) -> str:
 def _plain_value(path: str, a: Any, b: Any, rows: dict[str, Any]) -> str:
     if path.startswith("uncertain."):
         target = path[len("uncertain.") :]
-        name, unit = _plain_name(target, rows)
+        name, unit = parameter_label(target, rows)
         where = ""
         found = re.match(r"events\.(\d+)\.set\.", target)
         if found:
@@ -836,7 +803,7 @@ def _plain_value(path: str, a: Any, b: Any, rows: dict[str, Any]) -> str:
             where = f" (in the event of {at.value})" if at is not None else " (in an event)"
         before = "fixed" if a is MISSING else _plain_distribution(a, unit)
         return f"{name}{where}: {_plain_distribution(b, unit)}, instead of {before}"
-    name, unit = _plain_name(path, rows)
+    name, unit = parameter_label(path, rows)
     return f"{name}: {_plain_number(a, unit)} \u2192 {_plain_number(b, unit)}"
 
 
@@ -847,7 +814,7 @@ def _plain_event(text: str, scenario: dict[str, Any], rows: dict[str, Any]) -> s
             continue
         sets = []
         for key, value in (event.get("set") or {}).items():
-            name, unit = _plain_name(f"events.{i}.set.{key}", rows)
+            name, unit = parameter_label(f"events.{i}.set.{key}", rows)
             sets.append(f"{name[:1].lower()}{name[1:]} = {_plain_number(value, unit)}")
         note = event.get("note") or "change of parameters"
         return f"from {event.get('at')}, {note}" + (f": {'; '.join(sets)}" if sets else "")

@@ -972,6 +972,95 @@ def format_value(
     return column_decl.shown.format(value)
 
 
+# -- labels for figures and reports -----------------------------------------------------------------------
+
+PLAIN_OWNERS = {"labs": "lab", "blocs": "bloc", "segments": "segment", "regions": "region"}
+PLAIN_LABELS = {  # the two gaps told apart in a few words
+    "gap_months_true": "Gap on true capability (rests on the assumed benchmark focus)",
+    "gap_months_benchmark": "Gap on benchmark scores (as Epoch AI's ECI data measure it)",
+}
+OUTCOME_STATS = {
+    "end": "at the end",
+    "mean": "mean over the run",
+    "min": "lowest month",
+    "max": "highest month",
+}
+
+
+@dataclass(frozen=True)
+class Label:
+    """A metric or outcome as a figure shows it: plain words, the display unit ("%" for shares) and the
+    factor from data units to display units."""
+
+    text: str
+    unit: str
+    scale: float = 1.0
+
+    @property
+    def axis(self) -> str:
+        """'Gap in months (months)', 'Share of token usage on open models (%)'."""
+        return f"{self.text} ({self.unit})" if self.unit else self.text
+
+
+def short_meaning(meaning: str) -> str:
+    """The first clause of a declared meaning: 'Capability gap in months: how long ...' -> 'Capability gap
+    in months'."""
+    return re.split(r": | \(|, ", meaning.rstrip("."), maxsplit=1)[0]
+
+
+def metric_label(name: str, scenario: Scenario | Mapping[str, Any]) -> Label:
+    """A timeseries metric, or an outcome ``<metric>_end``, ``_mean``, ``_min`` or ``_max`` (sweeps,
+    summary indicators), in plain words with its display unit; the name itself when undeclared."""
+    try:
+        sc = _scenario(scenario)
+        catalogue = _catalogue(MODEL_COLUMNS, sc)
+    except Exception:  # noqa: BLE001 - a scenario the schema cannot read: names as they are
+        return Label(name, "")
+    metric, stat = name, ""
+    if name not in catalogue:
+        head, _, tail = name.rpartition("_")
+        if tail in OUTCOME_STATS and head in catalogue:
+            metric, stat = head, OUTCOME_STATS[tail]
+    column = catalogue.get(metric)
+    if column is None:
+        return Label(name, "")
+    text = PLAIN_LABELS.get(metric) or short_meaning(column.meaning)
+    text += f", {stat}" if stat else ""
+    if is_fraction(column.unit):
+        return Label(text, "%", 100.0)
+    return Label(text, column.unit)
+
+
+def parameter_rows(scenario: Scenario | Mapping[str, Any]) -> dict[str, Any]:
+    """Every parameter of ``scenario`` by dotted path (:func:`simulation.config.parameters.parameters`);
+    empty when the schema cannot read the scenario."""
+    try:
+        return {p.path: p for p in parameters(_scenario(scenario))}
+    except Exception:  # noqa: BLE001 - a scenario the schema cannot read keeps its dotted paths
+        return {}
+
+
+def parameter_label(path: str, rows: Mapping[str, Any]) -> tuple[str, str]:
+    """(plain words, unit) of a parameter's dotted path from the schema's description (``rows`` from
+    :func:`parameter_rows`): its owner (lab, bloc, segment, region) and the description's first sentence
+    without asides, e.g. ('Bloc china: scales the chance and size of fundraising for the bloc's labs', '').
+    The path itself when the schema does not describe it."""
+    row = rows.get(path)
+    if row is None or not row.description:
+        return path, ""
+    sentence = re.sub(r"\s*\([^()]*\)", "", row.description)  # asides and claim numbers out
+    sentence = re.split(r"(?<=[a-z0-9])(?<!e\.g)(?<!i\.e)(?:\. |: )", sentence, maxsplit=1)[0]
+    sentence = sentence.strip().rstrip(".").removesuffix(f", {row.unit}").strip(" ,")
+    parts = path.split(".")
+    if len(parts) > 3 and parts[0] == "events" and parts[2] == "set":
+        parts = parts[3:]
+    for i, part in enumerate(parts[:-1]):
+        if part in PLAIN_OWNERS and i + 1 < len(parts) - 1:
+            owner = f"{PLAIN_OWNERS[part].capitalize()} {parts[i + 1]}"
+            return f"{owner}: {sentence[:1].lower()}{sentence[1:]}", row.unit
+    return sentence, row.unit
+
+
 # -- the data package ------------------------------------------------------------------------------------
 
 

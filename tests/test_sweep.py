@@ -349,3 +349,74 @@ def test_a_sweep_can_be_planned_on_a_scenario_with_uncertain_event_values():
     plan = make_plan(spec)
     assert "events.0.set.blocs.china.compute_price_multiplier" in plan.scenario.uncertain
     assert len(plan.samples) == 2
+
+
+def test_figures_speak_the_schema_and_caution_where_intervals_are_wide(
+    reference: SweepResult, tmp_path: Path, monkeypatch
+) -> None:
+    """Axes name parameters and outcomes in the schema's words with units and the dotted path beside;
+    shares in percent; bars whose interval is as wide as the index are counted in a caution; the indices
+    over time are window averages, drawn within 0-1, with noisy windows said to be noise."""
+    import matplotlib.text
+
+    from simulation import plotting
+    from simulation.datadict import parameter_label, parameter_rows
+    from simulation.sweep import analysis, plots
+
+    drawn: dict[str, list[str]] = {}
+    axes: dict[str, list[dict]] = {}  # per figure, per axes: y label, dots, lines (save clears the figure)
+    save = plotting.save
+
+    def keep(fig, path):
+        drawn[path.name] = [t.get_text().replace("\n", " ") for t in fig.findobj(matplotlib.text.Text)]
+        axes[path.name] = [
+            {
+                "ylabel": ax.get_ylabel().replace("\n", " "),
+                "dots": [c.get_offsets().copy() for c in ax.collections],
+                "lines": [np.asarray(line.get_ydata(), dtype=float) for line in ax.get_lines()],
+            }
+            for ax in fig.axes
+            if ax.get_visible()
+        ]
+        return save(fig, path)
+
+    monkeypatch.setattr(plotting, "save", keep)
+    reference.plot(tmp_path)
+    rows = parameter_rows(reference.manifest["scenario"])
+    words, _ = parameter_label("world.eci_per_decade_compute", rows)
+    assert words != "world.eci_per_decade_compute" and words.startswith("ECI points gained")
+    bars = " | ".join(drawn["indices_gap_months_true_mean.png"])
+    assert (
+        "What drives: Gap on true capability (rests on the assumed benchmark focus), mean over the run"
+        in bars
+    )
+    assert "[world.eci_per_decade_compute]" in bars and words.split(" ")[0] in bars
+
+    table = reference.indices("gap_months_true_mean")
+    flagged = int(sum((table[c + "_conf"].abs() >= table[c].abs()).sum() for c in ("S1", "ST")))
+    assert flagged > 0  # 16 samples: intervals this wide are the point of the caution
+    assert f"Caution: {flagged} of 4 indices have a 95% interval at least as wide as the index" in bars
+
+    scatter = axes["scatter_open_share_usage_end.png"][0]
+    assert scatter["ylabel"] == "Share of token usage on open models, at the end (%)"
+    shown = scatter["dots"][0][:, 1]
+    ok = reference.runs[reference.runs["status"] == "ok"]
+    np.testing.assert_allclose(np.sort(shown), np.sort(ok["open_share_usage_end"].to_numpy() * 100))
+
+    windows = analysis.indices_by_window(reference, "gap_months_true")
+    assert sorted(windows["window"].unique()) == [0, 1] and set(windows["first_date"]) == {
+        "2025-01",
+        "2025-07",
+    }
+    first = reference.series[reference.series["tick"] < 6].groupby("run")["gap_months_true"].mean()
+    by_hand = analysis._analyse_result(reference, analysis.sample_means(reference, first))
+    got = windows[windows["window"] == 0].set_index("parameter")["ST"]
+    np.testing.assert_allclose(got.loc[by_hand.index], by_hand["ST"])
+    over_time = axes["indices_by_month_gap_months_true.png"][0]
+    assert over_time["lines"] and over_time["ylabel"] == "Total order (ST)"
+    for y in over_time["lines"]:
+        assert ((y >= 0) & (y <= 1)).all()
+    noisy = plots.noisy_windows(windows, "ST", "ST_conf")
+    said = " | ".join(drawn["indices_by_month_gap_months_true.png"])
+    assert ("Noise dominates" in said) == bool(noisy.any())
+    assert "mean over 6 months" in said

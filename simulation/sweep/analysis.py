@@ -3,7 +3,8 @@ sigma, RBD-FAST first order for a Latin hypercube; for a scalar outcome or for e
 
 An outcome is averaged over each sample's successful replicates before the analysis, so replicates lower
 the noise instead of counting as samples. :func:`analyse` works on plain arrays (any function of the
-samples, e.g. an analytic test function); :func:`indices` and :func:`indices_by_tick` on a sweep.
+samples, e.g. an analytic test function); :func:`indices`, :func:`indices_by_tick` and
+:func:`indices_by_window` (of a monthly outcome's mean over windows of months: less noisy) on a sweep.
 """
 
 from __future__ import annotations
@@ -144,3 +145,46 @@ def _analyse_result(result: SweepResult, y: np.ndarray, **kwargs: Any) -> pd.Dat
     options: dict[str, Any] = {"second_order": spec.second_order, "levels": spec.levels, "seed": spec.seed}
     options.update(kwargs)
     return analyse(spec.sampler, make_problem(spec), y, result.design, **options)
+
+
+WINDOW_MONTHS = 6  # releases come every 4-6 months: a window this long averages over the sawtooth
+
+
+def indices_by_window(
+    result: SweepResult, metric: str, months: int = WINDOW_MONTHS, **kwargs: Any
+) -> pd.DataFrame:
+    """Indices of a monthly outcome's mean over consecutive windows of ``months`` months (the last one
+    may be shorter): one row per (window, parameter) with the window's first and last tick and date.
+    Averaging over a window removes most of the month-to-month noise of a per-month index."""
+    if metric not in result.series_metrics:
+        raise SweepError(
+            result.path,
+            "metric",
+            f"{metric!r} is not a monthly outcome of this sweep ({result.series_metrics})",
+        )
+    if months < 1:
+        raise SweepError(result.path, "months", f"a window needs at least 1 month, not {months}")
+    series = result.series[["run", "tick", metric]]
+    ticks = np.sort(series["tick"].unique())
+    dates = result.series.drop_duplicates("tick").set_index("tick")["date"]
+    frames = []
+    for i, start in enumerate(range(0, len(ticks), months)):
+        inside = ticks[start : start + months]
+        means = series[series["tick"].isin(inside)].groupby("run")[metric].mean()
+        table = _analyse_result(result, sample_means(result, means), **kwargs).reset_index()
+        first, last = int(inside[0]), int(inside[-1])
+        table.insert(0, "last_date", dates[last])
+        table.insert(0, "first_date", dates[first])
+        table.insert(0, "last_tick", last)
+        table.insert(0, "first_tick", first)
+        table.insert(0, "window", i)
+        frames.append(table)
+    return pd.concat(frames, ignore_index=True)
+
+
+def too_uncertain(table: pd.DataFrame, column: str, conf: str | None) -> pd.Series:
+    """Per row: whether the confidence interval's half-width is at least as large as the index itself
+    (the index cannot be told from zero); False where there is no interval."""
+    if conf is None or conf not in table:
+        return pd.Series(False, index=table.index)
+    return table[conf].abs() >= table[column].abs()
