@@ -29,6 +29,7 @@ from browser_support import ARTIFACTS, require, start_chrome
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL = 'apt-get install chromium chromium-driver; pip install -e ".[test]"'
 READY_S, WAIT_S = 60, 30
+WIDTH = 1600  # a projector's width: the presentation layout must fill it
 
 
 def require_everything() -> None:
@@ -42,8 +43,9 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
-    """(page URL, outputs folder) of a dashboard server started in a subprocess."""
+def server(tmp_path_factory) -> Iterator[tuple[str, Path, Path]]:
+    """(page URL, outputs folder, the server's terminal output) of a dashboard server started in a
+    subprocess."""
     require_everything()
     out = tmp_path_factory.mktemp("dashboard-outputs")
     log = tmp_path_factory.mktemp("dashboard-log") / "server.log"
@@ -77,7 +79,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
             if time.monotonic() > deadline:
                 pytest.fail(f"the dashboard server was not ready in {READY_S} s:\n{log.read_text()[-3000:]}")
             time.sleep(0.3)
-        yield url, out
+        yield url, out, log
     finally:
         proc.terminate()  # cli.main stops its solara child, then ends
         try:
@@ -89,7 +91,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path]]:
 
 @pytest.fixture(scope="module")
 def driver(server, tmp_path_factory) -> Iterator[Any]:
-    browser = start_chrome(tmp_path_factory.mktemp("chromium-profile"), window="1500,1000")
+    browser = start_chrome(tmp_path_factory.mktemp("chromium-profile"), window=f"{WIDTH},1000")
     try:
         yield browser
     finally:
@@ -130,7 +132,7 @@ def click(driver: Any, css: str) -> None:
 
 
 def test_page_levers_steps_refuses_and_saves(server, driver) -> None:
-    url, out = server
+    url, out, _ = server
     driver.get(url)
     wait_for(driver, "the status line", lambda d: status(d) is not None and chart_src(d))
     first = status(driver)
@@ -174,6 +176,58 @@ def test_page_levers_steps_refuses_and_saves(server, driver) -> None:
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 50_000
 
 
+def chart_width(driver: Any) -> float:
+    return driver.execute_script(
+        "const i = document.querySelector('.whatif-chart img');"
+        "return i && i.complete ? i.getBoundingClientRect().width : 0;"
+    )
+
+
+def test_presentation_layout_fills_a_projectors_width(server, driver) -> None:
+    """At 1600 px the working layout gives the chart most of the page; the presentation layout gives it
+    the whole width (levers folded below), with a figure drawn wide enough not to be blown up."""
+    url, _, _ = server
+    driver.get(url)
+    wait_for(driver, "the chart", lambda d: chart_width(d) > 0)
+    page = driver.execute_script("return document.documentElement.clientWidth;")
+    assert page >= WIDTH - 30  # the window is as wide as asked (less a scroll bar)
+    working = chart_width(driver)
+    assert working >= 0.6 * page, (working, page)
+    image = chart_src(driver)
+    click(driver, ".do-present label")  # the switch: its input sits under the drawn track
+    wait_for(
+        driver, "the presentation layout", lambda d: d.find_elements("css selector", ".whatif-presenting")
+    )
+    wait_for(driver, "the wide chart", lambda d: chart_src(d) not in ("", image) and chart_width(d) > working)
+    wide = chart_width(driver)
+    assert wide >= 0.93 * page, (wide, page)
+    natural = driver.execute_script("return document.querySelector('.whatif-chart img').naturalWidth;")
+    assert natural >= 0.95 * wide  # drawn at about the size shown: type stays sharp on a projector
+    levers = driver.find_elements("css selector", ".lever-seed")
+    assert not any(e.is_displayed() for e in levers)  # levers folded away below the chart
+    click(driver, ".v-expansion-panel-header")
+    wait_for(
+        driver, "the levers unfolded", lambda d: d.find_element("css selector", ".lever-seed").is_displayed()
+    )
+    click(driver, ".do-step")
+    wait_for(driver, "month 1 in the presentation layout", lambda d: status(d)["tick"] == "1")
+    ARTIFACTS.mkdir(exist_ok=True)
+    assert driver.save_screenshot(str(ARTIFACTS / "dashboard-presentation.png"))
+
+
+def test_the_terminal_stays_quiet(server, driver) -> None:
+    """After the browser sessions above (several page loads and websocket connections), the server's
+    terminal holds its own lines only: no warning (Solara's cookie warning came once per connection)."""
+    url, _, log = server
+    for _ in range(2):  # two more connections
+        driver.get(url)
+        wait_for(driver, "the page", lambda d: status(d) is not None)
+    said = log.read_text()
+    assert said.count("What-if page: http://") == 1
+    assert "samesite" not in said.lower() and "Warning" not in said, said
+    assert "Traceback" not in said, said
+
+
 def test_another_sites_page_cannot_drive_the_server(server, driver, tmp_path) -> None:
     """A page from another origin -- here another port of 127.0.0.1, to which the browser even sends the
     token cookie (SameSite ignores ports) -- cannot open the page's websocket: the server refuses its
@@ -182,7 +236,7 @@ def test_another_sites_page_cannot_drive_the_server(server, driver, tmp_path) ->
     import http.server
     import threading
 
-    url, _ = server
+    url, _, _ = server
     dashboard = url.split("/?")[0]
     (tmp_path / "other.html").write_text(
         "<script>"

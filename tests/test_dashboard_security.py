@@ -383,6 +383,17 @@ def server(server_process) -> tuple[int, Path]:
         time.sleep(0.2)
 
 
+def logged(log: Path, line: str) -> str:
+    """The server's terminal output once it holds ``line`` (it is written before the response that the
+    test has already read, so this seldom waits); fails after IO_S seconds."""
+    deadline = time.monotonic() + IO_S
+    while line not in (said := log.read_text()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the server did not write {line!r} in {IO_S} s:\n{said[-3000:]}")
+        time.sleep(0.05)
+    return said
+
+
 def open_websocket(port: int, origin: str | None, cookie: str | None) -> int:
     """The HTTP status of a websocket handshake on Solara's kernel route (101: accepted, then closed)."""
     from websockets.exceptions import InvalidStatus
@@ -416,8 +427,7 @@ def test_the_real_server_guards_http_and_solaras_websocket(server) -> None:
     assert open_websocket(port, own, f"{cookie_name(port)}=wrong") == 403
     assert open_websocket(port, own, cookie) == 101
 
-    time.sleep(0.3)  # let the server write what it has to say
-    said = log.read_text()
+    said = logged(log, "refused a request from another origin")  # what the server had to say
     assert "samesite" not in said.lower(), said  # Solara's cookie warning is filtered
     assert "refused a request from another origin" in said
     assert "Traceback" not in said, said
