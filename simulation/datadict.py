@@ -327,6 +327,24 @@ MODEL_COLUMNS: tuple[Column, ...] = (
         PERCENT,
     ),
     Column(
+        "unserved_share_usage",
+        "Share of all demand (every adopter's token usage, with or without a model) from adopters who use no "
+        "model: they took the outside option, or nothing they may use is on the market.",
+        fraction("demand"),
+        "number",
+        "`metrics.market_shares`: usage of adopters without a model / usage of all adopters",
+        PERCENT,
+    ),
+    Column(
+        "unserved_share_usage_region_{region}",
+        "Share of demand in region {region} from adopters who use no model (the outside option, or nothing "
+        "usable).",
+        fraction("the region's demand"),
+        "number",
+        "`metrics.market_shares`: the region's usage of adopters without a model / of all its adopters",
+        PERCENT,
+    ),
+    Column(
         "usage_share_origin_{bloc}",
         "Share of all token usage on models, open or closed, made by labs of bloc {bloc}.",
         fraction("usage"),
@@ -492,6 +510,15 @@ LAB_COLUMNS: tuple[Column, ...] = (
         TRUE_FALSE,
         "boolean",
         f"{_LAB}: `is_open`",
+    ),
+    Column(
+        "release",
+        "How the offering's current model was released: open, closed, or, under an open-weight ban, capped "
+        "(trained at the threshold), offshore (released from abroad) or defy (released anyway); a lab chooses "
+        "at each release unless its release policy is pinned (open weights: open).",
+        "",
+        "string",
+        f"{_LAB}: `release_option`",
     ),
     Column(
         "alive",

@@ -148,6 +148,8 @@ def market_shares(
 
     Shares are of adopters (or usage) that use some model. Sums over labs are matrix products with 0/1
     masks (a few per tick instead of one numpy call per segment, region and bloc)."""
+    unserved = usage[:, :, -1]  # (S, R): usage of adopters who use no model (outside option, or none usable)
+    potential = usage.sum(axis=2)
     users, usage = users[:, :, :-1], usage[:, :, :-1]
     lab_usage = usage.sum(axis=(0, 1))
     lab_users = users.sum(axis=(0, 1))
@@ -162,6 +164,7 @@ def market_shares(
         "total_usage_mtok": float(total_usage),
         "total_spend_usd": float(spend.sum()),
     }
+    out["unserved_share_usage"] = share(unserved.sum(), potential.sum())
     seg_usage = usage.sum(axis=1)  # (S, L)
     seg_open, seg_total = seg_usage @ open_mask, seg_usage.sum(axis=1)
     for s, name in enumerate(segment_names):
@@ -170,6 +173,7 @@ def market_shares(
     reg_open, reg_total = reg_usage @ open_mask, reg_usage.sum(axis=1)
     for r, name in enumerate(region_names):
         out[f"open_share_usage_region_{name}"] = share(reg_open[r], reg_total[r])
+        out[f"unserved_share_usage_region_{name}"] = share(unserved[:, r].sum(), potential[:, r].sum())
     of_bloc = (lab_bloc[:, None] == np.arange(len(bloc_names))[None, :]).astype(float)  # (L, B)
     open_of_bloc = of_bloc * open_mask[:, None]
     bloc_usage, bloc_open = lab_usage @ of_bloc, lab_usage @ open_of_bloc  # (B,)
@@ -258,6 +262,7 @@ def lab_reporters(segment_names: list[str]) -> dict[str, Any]:
         "kind": "kind",  # "lab", or "open_weights" left on the market by a lab that turned closed
         "bloc": "bloc",
         "open": "is_open",
+        "release": "release_option",  # how its current model was released: open, closed, capped, offshore, defy
         "alive": "active",
         "capability_true_eci": "capability_true_eci",
         "capability_benchmark_eci": "capability_benchmark_eci",

@@ -8,6 +8,7 @@ labs__deepseek__training_efficiency=2.0)``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from . import metrics
 from .agents import AdopterPopulation, Lab, Market, OpenWeights, decisions
+from .agents.strategy import Offer, Research
 from .config import Scenario, load_scenario, months_between, pin, with_changes
 from .seeding import draw_parameters, fresh_seed
 
@@ -24,7 +26,7 @@ from .seeding import draw_parameters, fresh_seed
 DEVELOPERS = "developers"
 
 # Purposes of the per-tick random streams (common random numbers across scenarios).
-STREAM_POPULATION, STREAM_FINANCE, STREAM_VOLUNTARY, STREAM_FORCED = range(4)
+STREAM_POPULATION, STREAM_FINANCE, STREAM_VOLUNTARY, STREAM_FORCED, STREAM_RESEARCH = range(5)
 
 
 class EcosystemModel(mesa.Model):
@@ -86,15 +88,18 @@ class EcosystemModel(mesa.Model):
             Lab(self, name, i)
         self.labs = self.agents_by_type[Lab]
         self.lab_list: list[Lab] = sorted(self.labs, key=lambda lab: lab.index)
-        # what adopters choose from: the labs, then the open weights of labs that may turn closed (F9)
-        closing = self._may_turn_closed()
-        self.open_weights = [
-            OpenWeights(self, lab, len(self.lab_list) + k)
-            for k, lab in enumerate(lab for lab in self.lab_list if lab.name in closing)
-        ]
-        self.offerings: list[Lab | OpenWeights] = [*self.lab_list, *self.open_weights]
+        self.weights_of: dict[str, OpenWeights] = {}  # lab name -> the open weights it left on the market
+        # what adopters choose from: the labs, then the open weights left by labs that turned closed (F9),
+        # added as they are left (``release_open_weights``)
+        self.open_weights: list[OpenWeights] = []
+        self.offerings: list[Lab | OpenWeights] = list(self.lab_list)
         self.set_prices()  # the start month's prices, and the teacher's price distillers pay at tick 1
         self.population = AdopterPopulation(self.params, len(self.offerings), self.stream(STREAM_POPULATION))
+        # the adopters labs' market research looks at (release strategy): a fixed sample
+        size = min(self.params.world.research_sample, self.population.n)
+        self.research_idx = np.sort(
+            self.stream(STREAM_RESEARCH, 0).choice(self.population.n, size=size, replace=False)
+        )
         self.history = metrics.FrontierHistory.from_prehistory(self.params)
         self.frontier_benchmark_eci = 0.0  # set by record() from the labs active at each tick
         self.users, self.usage = self.population.tally()
@@ -147,28 +152,9 @@ class EcosystemModel(mesa.Model):
             if tick > 0:
                 self.population.update_segment_parameters(self.params)
                 for lab in self.lab_list:
-                    if f"labs.{lab.name}.release_policy" in changes:
-                        lab.is_open = lab.cfg.release_policy == "open"
-
-    def _may_turn_closed(self) -> set[str]:
-        """Labs open at some point of the run that some point of it makes closed: a ban on their bloc
-        while their response is ``close``, or a closed ``release_policy`` (from the scenario's events)."""
-        states = [self.params]
-        for tick in sorted(t for t in self._events if t > 0):
-            for changes in self._events[tick]:
-                states.append(with_changes(states[-1], changes))
-
-        def closes(state: Scenario, name: str) -> bool:
-            lab, ban = state.labs[name], state.policy.ban
-            binds = ban.active and ban.jurisdiction == lab.bloc and lab.ban_response == "close"
-            return lab.release_policy == "closed" or binds
-
-        return {
-            name
-            for name in self.lab_names
-            if any(s.labs[name].release_policy == "open" for s in states)
-            and any(closes(s, name) for s in states)
-        }
+                    if f"labs.{lab.name}.release_policy" in changes and lab.cfg.release_policy is not None:
+                        lab.is_open = lab.cfg.release_policy == "open"  # pinned from now on
+                        lab.release_option = "open" if lab.is_open else "closed"
 
     # -- labs ------------------------------------------------------------------------------------------
     def lab_vector(self, attr: str, entries: list[Any] | None = None) -> np.ndarray:
@@ -227,37 +213,118 @@ class EcosystemModel(mesa.Model):
             self.teacher_price_usd_per_mtok = max(closed, key=lambda lab: lab.capability_true_eci).price
 
     def review_patronage(self) -> None:
-        """Patrons look at the adoption each lab won among labs of its kind (open or closed) this month:
-        a blend of its usage share and developers' usage share, against an equal share (F7, F19)."""
-        weight = self.params.world.patron_developer_weight
-        labs = self.lab_list
-        n = len(labs)
-        usage = self.usage[:, :, :n].sum(axis=(0, 1))
+        """Patrons look at the adoption each lab won this month among all active labs: a blend of its usage
+        share and developers' usage share, against an equal share (F7, F19)."""
+        n = len(self.lab_list)
+        standing = self.standings(self.usage[:, :, :n].sum(axis=1), self.lab_active_mask())
+        for lab in self.lab_list:
+            if lab.active:
+                lab.review_patronage(float(standing[lab.index]))
+
+    def standings(self, usage_by_segment: np.ndarray, active: np.ndarray) -> np.ndarray:
+        """(n,) each lab's standing among the active labs, from usage by segment (S, n): its blend of usage
+        share and developers' usage share times the number of active labs (1 = an equal share), what patrons
+        weigh (``decisions.relative_share``)."""
+        usage = usage_by_segment.sum(axis=0) * active
         dev = (
-            self.usage[self.segment_names.index(DEVELOPERS), :, :n].sum(axis=0)
+            usage_by_segment[self.segment_names.index(DEVELOPERS)] * active
             if DEVELOPERS in self.segment_names
             else usage
         )
-        is_open = np.array([lab.is_open for lab in labs])
-        active = self.lab_active_mask()
-        for kind in (True, False):
-            mask = active & (is_open == kind)
-            if not mask.any():
-                continue
-            u_share = usage / usage[mask].sum() if usage[mask].sum() > 0 else np.zeros(n)
-            d_share = dev / dev[mask].sum() if dev[mask].sum() > 0 else np.zeros(n)
-            for j in np.flatnonzero(mask):
-                labs[j].review_patronage(
-                    decisions.relative_share(u_share[j], d_share[j], weight, int(mask.sum()))
-                )
+        u_share = usage / usage.sum() if usage.sum() > 0 else np.zeros_like(usage)
+        d_share = dev / dev.sum() if dev.sum() > 0 else np.zeros_like(dev)
+        weight = self.params.world.patron_developer_weight
+        return np.array(
+            [
+                decisions.relative_share(u, d, weight, int(active.sum()))
+                for u, d in zip(u_share, d_share, strict=True)
+            ]
+        )
 
     def release_open_weights(self) -> None:
-        """A lab that turned closed this tick leaves its last open release on the market; its adopters
-        keep running those weights (F9)."""
-        for weights in self.open_weights:
+        """A lab that turned closed this tick leaves its last open release on the market as a new entry
+        (or its existing one, updated); its adopters keep running those weights (F9)."""
+        for lab in self.lab_list:
+            release = lab.last_open_release
+            if not lab.entered or lab.is_open or release is None:
+                continue
+            weights = self.weights_of.get(lab.name)
+            if weights is None:
+                weights = OpenWeights(self, lab, self.population.add_offering())
+                self.weights_of[lab.name] = weights
+                self.open_weights.append(weights)
+                self.offerings.append(weights)
             if weights.due():
                 weights.take_over()
-                self.population.hand_over(weights.source.index, weights.index)
+                self.population.hand_over(lab.index, weights.index)
+
+    def best_open_true_eci(self, lab: Lab) -> float:
+        """Best open model a closed release by ``lab`` would compete with: other active open offerings, and
+        ``lab``'s own current model if it is open (its weights stay out, F9)."""
+        own = [lab.capability_true_eci] if lab.active and lab.is_open else []
+        others = (x.capability_true_eci for x in self.offerings if x is not lab and x.active and x.is_open)
+        return max([*others, *own], default=-np.inf)
+
+    def market_research(self, lab: Lab, offers: list[Offer]) -> list[Research]:
+        """Usage, Mtok per month, ``lab`` can expect for each of ``offers`` given every other offering as it is,
+        and its standing among the labs: the adopters' own utilities over a fixed sample
+        (``world.research_sample``), logit shares scaled to the market
+        (``AdopterPopulation.expected_usage_mtok``). A closed offer by a lab that is open now competes with
+        its own weights, which stay on the market (F9)."""
+        base = self.market()
+        pop, idx, j = self.population, self.research_idx, lab.index
+        base_u = pop.research_utility(idx, base, self.tick)
+        world, ban = self.params.world, self.params.policy.ban
+        focus = lab.cfg.benchmark_focus_eci
+        # its current model, left on the market as open weights if the lab closes
+        weights = _select(_with_column(base, j, is_open=True, available=True, recent=False), [j])
+        weights = _with_column(
+            weights,
+            0,
+            log_price=np.log(self.serving_cost_usd_per_mtok(lab.released_training_flop)),
+            trust_weight=world.open_trust_weight,
+        )
+        weights_u = pop.research_utility(idx, weights, self.tick)
+        left = self.weights_of.get(lab.name)
+        out = []
+        for offer in offers:
+            newer = offer.true_eci > lab.capability_true_eci
+            true = max(offer.true_eci, lab.capability_true_eci)
+            flop = offer.training_flop if newer else lab.released_training_flop
+            legal = lab.legal_true_eci if offer.is_open and ban.active and flop > ban.threshold_flop else true
+            price, _ = lab.offer_price(Offer(offer.option, true, flop))
+            column = _with_column(
+                _select(base, [j]),
+                0,
+                available=True,
+                is_open=offer.is_open,
+                true_eci=true,
+                benchmark_eci=true + focus,
+                legal_true_eci=legal,
+                legal_benchmark_eci=legal + focus,
+                log_price=np.log(price),
+                recent=newer or bool(base.recent[j]),
+                trust_weight=world.open_trust_weight if offer.is_open else 1.0,
+            )
+            u = base_u.copy()
+            u[:, j] = pop.research_utility(idx, column, self.tick)[:, 0]
+            available, is_open = base.available.copy(), base.is_open.copy()
+            available[j], is_open[j] = True, offer.is_open
+            if not offer.is_open and lab.is_open:  # its weights stay on the market
+                if left is None:
+                    u = np.hstack([u, weights_u])
+                else:
+                    u[:, left.index] = weights_u[:, 0]
+            expected = pop.expected_usage_mtok(idx, u, self.tick)
+            out.append(self._research_outcome(lab, expected, available))
+        return out
+
+    def _research_outcome(self, lab: Lab, expected: np.ndarray, available: np.ndarray) -> Research:
+        """The lab's expected usage and its standing among the labs (what its patron weighs,
+        :meth:`review_patronage`), from expected usage by segment (S, L)."""
+        n = len(self.lab_list)
+        standing = self.standings(expected[:, :n], available[:n])
+        return Research(float(expected[:, lab.index].sum()), float(standing[lab.index]))
 
     # -- adopters -------------------------------------------------------------------------------------
     def market(self) -> Market:
@@ -354,3 +421,24 @@ class EcosystemModel(mesa.Model):
 def _metric(model: EcosystemModel, key: str) -> Any:
     """DataCollector reporter: one key of ``model.current`` (a partial, so Mesa passes the model)."""
     return model.current[key]
+
+
+def _with_column(market: Market, column: int, **values: Any) -> Market:
+    """``market`` with column ``column`` set to ``values`` (the arrays are copies)."""
+    arrays = {f.name: getattr(market, f.name) for f in fields(market)}
+    arrays = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
+    for name, value in values.items():
+        arrays[name][..., column] = value
+    return Market(**arrays)
+
+
+def _select(market: Market, columns: list[int]) -> Market:
+    """``market`` restricted to ``columns`` (copies)."""
+    return Market(
+        **{
+            f.name: getattr(market, f.name)[..., columns]
+            if isinstance(getattr(market, f.name), np.ndarray)
+            else getattr(market, f.name)
+            for f in fields(market)
+        }
+    )

@@ -16,6 +16,8 @@ import numpy as np
 
 from ..config.schema import LabConfig
 from . import decisions as d
+from . import strategy
+from .strategy import Offer
 
 if TYPE_CHECKING:
     from ..model import EcosystemModel
@@ -50,7 +52,10 @@ class Lab(mesa.Agent):
         self.entry_tick = 0 if cfg.enters is None else model.params.month_index(cfg.enters)
         self.entered = self.entry_tick <= 0
         self.alive = self.entered
-        self.is_open = cfg.release_policy == "open"
+        self.is_open = cfg.open_at_start
+        # how the current model was released: an option of ``strategy`` (open, closed, or a ban answer)
+        self.release_option = strategy.OPEN if self.is_open else strategy.CLOSED
+        self.release_payoffs: dict[str, float] = {}  # what each option was expected to bring, last decision
         # -- finance
         self.cash_usd = cfg.initial_cash_usd
         self.revenue_usd = self.costs_usd = self.raised_usd = self.subsidy_received_usd = 0.0
@@ -142,14 +147,14 @@ class Lab(mesa.Agent):
         )
 
     def subsidy_usd(self) -> float:
-        """Patron money this month: the plan (growing at ``subsidy_growth_per_year``) times the patron's
-        current support, which follows the adoption the lab wins (F12, F19)."""
+        """Patron money this month: the plan times the patron's current support, which follows the
+        adoption the lab wins (F12, F19)."""
+        return self.subsidy_plan_usd() * self.patron_support
+
+    def subsidy_plan_usd(self) -> float:
+        """The patron's plan this month, USD: ``subsidy_usd_per_month`` grown at ``subsidy_growth_per_year``."""
         cfg = self.cfg
-        return (
-            cfg.subsidy_usd_per_month
-            * cfg.subsidy_growth_per_year ** (self.model.tick / 12)
-            * self.patron_support
-        )
+        return cfg.subsidy_usd_per_month * cfg.subsidy_growth_per_year ** (self.model.tick / 12)
 
     def build_limit_flop(self) -> float:
         world = self.model.params.world
@@ -188,7 +193,9 @@ class Lab(mesa.Agent):
             self.revenue_usd, serving = paid * world.open_revenue_fraction, 0.0
         else:
             self.revenue_usd, serving = paid, self.usage_mtok * self.serving_cost
-        self.costs_usd = cfg.staff_usd_per_month + serving + self.distillation_cost_usd()
+        self.costs_usd = (
+            cfg.staff_usd_per_month + serving + self.distillation_cost_usd() + self.ban_running_cost_usd()
+        )
         self.raised_usd = self.fundraise()
         subsidy = self.subsidy_received_usd = self.subsidy_usd()
         self.cash_usd += self.revenue_usd + subsidy + self.raised_usd - self.costs_usd
@@ -196,6 +203,20 @@ class Lab(mesa.Agent):
         del self._revenue_history[:-12]
         if self.cash_usd < 0:
             self.exit()
+
+    def ban_running_cost_usd(self, option: str | None = None) -> float:
+        """Monthly cost of answering a ban by offshoring releases or defying it (expected sanction), USD;
+        nothing for other options or without a ban binding the lab's bloc."""
+        ban = self.model.params.policy.ban
+        if not (ban.active and self.bloc == ban.jurisdiction):
+            return 0.0
+        return strategy.ban_running_cost_usd(
+            self.release_option if option is None else option,
+            self.cfg.staff_usd_per_month,
+            enforcement=ban.enforcement,
+            lab_penalty_months=ban.lab_penalty_months,
+            offshore_cost_fraction=ban.offshore_cost_fraction,
+        )
 
     def distillation_cost_usd(self) -> float:
         """Tokens bought from the teacher's API to distil from it (F5): ``world.distillation_mtok_per_month``
@@ -335,9 +356,10 @@ class Lab(mesa.Agent):
             return 0.0
         return self.model.params.world.rl_gain_eci_per_month * self.demanding_usage_share
 
-    # -- phase 4: release (F1, F3, F9) --------------------------------------------------------------------
+    # -- phase 4: release (F1, F3, F7, F9, F19) -------------------------------------------------------------
     def release(self) -> None:
-        """On the cadence, release what was trained ``training_lag_months`` ago; benchmark = true + focus."""
+        """On the cadence, release what was trained ``training_lag_months`` ago, open or closed as the lab
+        decides (or as pinned); benchmark = true + focus."""
         if not self.active:
             return
         cfg = self.cfg
@@ -345,25 +367,85 @@ class Lab(mesa.Agent):
         if self.model.tick - self.last_release_tick < cfg.release_cadence_months:
             return
         self.last_release_tick = self.model.tick
-        world = self.model.params.world
-        candidate = self._internal_history[0]
-        training_flop = self._flop_history[0]  # the run that produced the candidate
-        ban = self.model.params.policy.ban
-        if self.is_open and self.banned_here() and training_flop > ban.threshold_flop:
-            if cfg.ban_response != "train_below_threshold":
-                return  # stop releasing open models above the threshold: the current one stays (F9)
-            # train down to the threshold: log-linear scaling gives the capability lost (F2, F9)
-            candidate -= world.eci_per_decade_compute * math.log10(training_flop / ban.threshold_flop)
-            training_flop = ban.threshold_flop
-        if candidate > self.capability_true_eci:
-            self.capability_true_eci = candidate
-            self.released_training_flop = training_flop
+        offers = self.release_offers(self._internal_history[0], self._flop_history[0])
+        if not offers:
+            return  # stop releasing open models above the threshold: the current one stays (F9)
+        offer = offers[0] if len(offers) == 1 else self.decide_release(offers)
+        self.release_option = offer.option
+        self.is_open = offer.is_open
+        if offer.true_eci > self.capability_true_eci:
+            self.capability_true_eci = offer.true_eci
+            self.released_training_flop = offer.training_flop
             self.new_model_tick = self.model.tick
-
+        ban = self.model.params.policy.ban
         self.capability_benchmark_eci = self.capability_true_eci + cfg.benchmark_focus_eci
         if not (self.is_open and ban.active and self.released_training_flop > ban.threshold_flop):
             self.legal_true_eci = self.capability_true_eci  # the newest model a ban lets in (F9)
         self.legal_benchmark_eci = self.legal_true_eci + cfg.benchmark_focus_eci
+
+    def release_offers(self, candidate_eci: float, training_flop: float) -> list[Offer]:
+        """The ways this lab may release the run that produced ``candidate_eci`` (F9): none when it stops
+        releasing open models under a ban, one when its release policy and any binding ban's response are
+        pinned, else the options it weighs."""
+        cfg = self.cfg
+        ban = self.model.params.policy.ban
+        opens = [Offer(strategy.OPEN, candidate_eci, training_flop)]
+        if ban.active and self.bloc == ban.jurisdiction and training_flop > ban.threshold_flop:
+            if cfg.ban_response == "stop_open_releases" and self.is_open:
+                return []
+            # train down to the threshold: log-linear scaling gives the capability lost (F2, F9)
+            lost = self.model.params.world.eci_per_decade_compute * math.log10(
+                training_flop / ban.threshold_flop
+            )
+            answers = {
+                strategy.CAPPED: Offer(strategy.CAPPED, candidate_eci - lost, ban.threshold_flop),
+                strategy.OFFSHORE: Offer(strategy.OFFSHORE, candidate_eci, training_flop),
+                strategy.DEFY: Offer(strategy.DEFY, candidate_eci, training_flop),
+            }
+            pinned = {
+                "train_below_threshold": [strategy.CAPPED],
+                "offshore": [strategy.OFFSHORE],
+                "decide": list(answers),
+            }
+            opens = [answers[option] for option in pinned.get(cfg.ban_response, [])]
+        closed = [Offer(strategy.CLOSED, candidate_eci, training_flop)]
+        if not cfg.decides_release:
+            return opens if self.is_open else closed
+        return closed + opens
+
+    def decide_release(self, offers: list[Offer]) -> Offer:
+        """Weigh each offer by the usage the lab's market research expects for it and what that usage brings
+        it (``strategy.release_payoff_usd``); keep the current way unless another is clearly better."""
+        world = self.model.params.world
+        research = self.model.market_research(self, offers)
+        payoffs = {}
+        for offer, expected in zip(offers, research, strict=True):
+            price, serving = self.offer_price(offer)
+            patron = self.subsidy_plan_usd() * d.patron_support_target(
+                expected.standing, world.patron_elasticity, world.patron_max_support
+            )
+            payoffs[offer.option] = strategy.release_payoff_usd(
+                offer.option,
+                expected.usage_mtok,
+                price,
+                serving,
+                open_revenue_fraction=world.open_revenue_fraction,
+                open_strategic_value=world.open_strategic_value,
+                patron_usd=patron,
+                running_cost_usd=self.ban_running_cost_usd(offer.option),
+            )
+        self.release_payoffs = payoffs
+        chosen = strategy.choose_release(payoffs, self.release_option, world.release_switch_margin)
+        return next(offer for offer in offers if offer.option == chosen)
+
+    def offer_price(self, offer: Offer) -> tuple[float, float]:
+        """(price adopters would pay, serving cost the lab would bear) for an offer, USD per Mtok: open weights
+        at the world's serving cost; a closed model as :meth:`closed_price` sets it against the best open
+        model of the other labs."""
+        if offer.is_open:
+            serving = self.model.serving_cost_usd_per_mtok(offer.training_flop)
+            return serving, serving
+        return self.closed_price(offer.true_eci, offer.training_flop, self.model.best_open_true_eci(self))
 
     def current_release(self) -> Release:
         return Release(
@@ -376,8 +458,10 @@ class Lab(mesa.Agent):
         )
 
     def banned_here(self) -> bool:
+        """An open-weight ban binds this lab's releases: in force in its bloc, and it has not moved its
+        releases abroad."""
         ban = self.model.params.policy.ban
-        return ban.active and self.bloc == ban.jurisdiction
+        return ban.active and self.bloc == ban.jurisdiction and self.release_option != strategy.OFFSHORE
 
     def apply_ban(self) -> None:
         """A bound open lab whose next run exceeds the threshold turns closed if that is its response."""
@@ -393,20 +477,29 @@ class Lab(mesa.Agent):
     # -- phase 5: prices (F14) -----------------------------------------------------------------------------
     def set_price(self, best_open_true_eci: float) -> None:
         """Price this month's model: open weights are served by others at serving cost; a closed lab
-        marks its serving cost up by what its lead over the best open model supports, unless the scenario
-        pins its ``price_usd_per_mtok``."""
-        self.serving_cost = self.model.serving_cost_usd_per_mtok(self.released_training_flop)
+        prices as :meth:`closed_price` says."""
         if self.is_open:
-            self.price = self.serving_cost
+            self.serving_cost = self.price = self.model.serving_cost_usd_per_mtok(self.released_training_flop)
             return
+        self.price, self.serving_cost = self.closed_price(
+            self.capability_true_eci, self.released_training_flop, best_open_true_eci
+        )
+
+    def closed_price(
+        self, true_eci: float, training_flop: float, best_open_true_eci: float
+    ) -> tuple[float, float]:
+        """(price, serving cost) of a closed model, USD per Mtok: served on the lab's own compute, at its
+        bloc's compute price (export controls, F15), and marked up by what its lead over the best open model
+        supports (F14), unless the scenario pins ``price_usd_per_mtok``."""
+        serving = self.model.serving_cost_usd_per_mtok(training_flop)
+        serving *= self.model.params.blocs[self.bloc].compute_price_multiplier
         if self.cfg.price_usd_per_mtok is not None:
-            self.price = self.cfg.price_usd_per_mtok
-            return
+            return self.cfg.price_usd_per_mtok, serving
         world = self.model.params.world
         markup = d.closed_markup(
-            self.capability_true_eci - best_open_true_eci, world.closed_max_markup, world.price_response_eci
+            true_eci - best_open_true_eci, world.closed_max_markup, world.price_response_eci
         )
-        self.price = self.serving_cost * markup
+        return serving * markup, serving
 
     # -- after the market ------------------------------------------------------------------------------
     def record_usage(self) -> None:

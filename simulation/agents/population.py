@@ -99,6 +99,10 @@ class AdopterPopulation:
         self.usage_growth = pick("usage_growth_per_year")
         self.ownership_value = pick("ownership_value")
         self.ban_penalty = pick("ban_penalty")
+        # utility of using no model (the outside option); -inf where a segment has none
+        self.outside_utility = np.array(
+            [-np.inf if s.outside_utility is None else s.outside_utility for s in segs], dtype=float
+        )
 
     # -- the choice step -----------------------------------------------------------------------------
     def access(self, market: Market) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +151,7 @@ class AdopterPopulation:
         seg = self.segment[idx]
         # Separate child streams for the two draws, laid out lab by lab: a scenario that adds a lab at the
         # end of the roster leaves every other lab's noise unchanged (common random numbers).
-        rng_consider, rng_utility = rng.spawn(2)
+        rng_consider, rng_utility, rng_outside = rng.spawn(3)
         # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) + affinity (F4).
         pop = self.popularity[seg] ** world.popularity_exponent + world.popularity_floor
         # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12)
@@ -176,6 +180,12 @@ class AdopterPopulation:
         best = np.argmax(utility, axis=1)
         best_u = utility[np.arange(n), best]
         new = np.where(np.isfinite(best_u), best, NONE)
+        outside = self.outside_utility[seg]
+        has_outside = np.isfinite(outside)
+        if has_outside.any():  # the outside option: use no model for the task (drawn in its own stream)
+            outside_u = outside + rng_outside.gumbel(size=n)
+            none = has_outside & (outside_u > best_u)
+            new[none], best_u[none] = NONE, outside_u[none]
         if cur_ok.any():
             rows = np.flatnonzero(cur_ok)
             gain = best_u[rows] - utility[rows, cur[rows]]
@@ -226,6 +236,36 @@ class AdopterPopulation:
     def ownership(self, idx: np.ndarray, market: Market) -> np.ndarray:
         """(n, L): each adopter's segment ownership value for the models its own region's state co-owns."""
         return self.ownership_value[self.segment[idx]][:, None] * market.owned[self.region[idx]]
+
+    def research_utility(self, idx: np.ndarray, market: Market, tick: int) -> np.ndarray:
+        """(n, L) deterministic utility of each offering for adopters ``idx``, -inf where they cannot use it
+        (labs' market research; columns are independent, so a changed offering can be rescored alone)."""
+        u = self.utility(idx, market, tick)
+        table, group = self.access(market)
+        u[~table[group[idx]]] = -np.inf
+        return u
+
+    def expected_usage_mtok(self, idx: np.ndarray, utility: np.ndarray, tick: int) -> np.ndarray:
+        """(S, L) usage each offering can expect from each segment's adopters among ``idx`` in a settled
+        market, scaled to the whole population: each adopter's usage this month split by logit choice
+        probabilities over ``utility`` (from :meth:`research_utility`; the choice step's unit Gumbel noise),
+        with the outside option where its segment has one. Labs' market research (release strategy): it
+        ignores consideration sets and switching costs."""
+        seg = self.segment[idx]
+        outside = self.outside_utility[seg]
+        top = np.maximum(utility.max(axis=1), outside)
+        weights = np.exp(utility - top[:, None])
+        total = weights.sum(axis=1) + np.exp(outside - top)
+        usage = self.base_usage_mtok[idx] * self.usage_growth[seg] ** (tick / 12)
+        per_adopter = np.divide(usage, total, out=np.zeros_like(usage), where=total > 0)
+        onehot = seg[None, :] == np.arange(len(self.segment_names))[:, None]  # (S, n)
+        return (onehot * per_adopter) @ weights * (self.n / max(idx.size, 1))
+
+    def add_offering(self) -> int:
+        """A new market column (weights a lab left on the market, F9); returns its index."""
+        self.popularity = np.hstack([self.popularity, np.zeros((self.popularity.shape[0], 1))])
+        self.n_labs += 1
+        return self.n_labs - 1
 
     def hand_over(self, source: int, to: int) -> None:
         """Adopters of column ``source`` move to column ``to`` (a closed lab's users keep its released

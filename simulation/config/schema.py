@@ -20,9 +20,16 @@ class LabConfig(Frozen):
     dated events may change."""
 
     bloc: str = Field(description="Origin bloc of the lab (a key of `blocs`), e.g. us, china, eu, other.")
-    release_policy: Literal["open", "closed"] = Field(
-        description="`open`: releases open weights (priced at inference cost, little revenue, F14/F19); "
-        "`closed`: sells API access at its own price."
+    release_policy: Literal["open", "closed"] | None = Field(
+        default=None,
+        description="Pins how the lab releases: `open` weights (priced at inference cost, little revenue, "
+        "F14/F19) or `closed` API access at its own price. Empty: the lab chooses at each release by what "
+        "each brings it (`world.open_strategic_value`, docs/model.md), starting from `initial_release`.",
+    )
+    initial_release: Literal["open", "closed"] | None = Field(
+        default=None,
+        description="How the lab's model on the market at the start was released (data). Needed when "
+        "`release_policy` is empty; with `release_policy` set it must agree or be left empty.",
     )
     enters: str | None = Field(
         default=None,
@@ -123,12 +130,40 @@ class LabConfig(Frozen):
         "by their segment's `ownership_value` (say over the model and its continued availability), in "
         "utility and in what they look at. Empty: an ordinary lab.",
     )
-    ban_response: Literal["close", "stop_open_releases", "train_below_threshold"] = Field(
-        default="stop_open_releases",
-        description="What the lab does when an open-weight ban binds it (F9): `close` turns it closed; "
-        "`stop_open_releases` keeps its current open model and releases nothing above the threshold; "
-        "`train_below_threshold` keeps releasing open models trained at the threshold (log-linear loss, F2).",
+    ban_response: Literal["decide", "close", "stop_open_releases", "train_below_threshold", "offshore"] = (
+        Field(
+            default="decide",
+            description="What the lab does when an open-weight ban binds its next open release (F9). `decide`: "
+            "whichever of the others brings it most (docs/model.md); or pinned: `close` turns it closed; "
+            "`stop_open_releases` keeps its current open model and releases nothing above the threshold; "
+            "`train_below_threshold` keeps releasing open models trained at the threshold (log-linear loss, F2); "
+            "`offshore` releases from abroad at `policy.ban.offshore_cost_fraction` of its staff costs (its "
+            "weights stay banned for adopters in the jurisdiction).",
+        )
     )
+
+    @model_validator(mode="after")
+    def _release(self) -> LabConfig:
+        if self.release_policy is None and self.initial_release is None:
+            raise ValueError(
+                "give release_policy (pinned: open or closed) or initial_release (the lab then decides)"
+            )
+        if self.release_policy and self.initial_release and self.release_policy != self.initial_release:
+            raise ValueError(
+                f"initial_release ({self.initial_release}) disagrees with the pinned release_policy "
+                f"({self.release_policy})"
+            )
+        return self
+
+    @property
+    def open_at_start(self) -> bool:
+        """Whether the lab's model on the market at the start is open weights."""
+        return (self.release_policy or self.initial_release) == "open"
+
+    @property
+    def decides_release(self) -> bool:
+        """Whether the lab chooses open or closed at each release (no pinned ``release_policy``)."""
+        return self.release_policy is None
 
 
 class BlocConfig(Frozen):
@@ -257,6 +292,14 @@ class SegmentConfig(Frozen):
         "among `owners`): jurisdiction and control no foreign maker can take away (F12, F13). Also draws "
         "attention, as a segment affinity does.",
     )
+    outside_utility: Float | None = Field(
+        default=None,
+        ge=-100,
+        le=100,
+        description="Utility of not using any model for the task (the outside option, utility units on the "
+        "scale of the terms above): an adopter whose best model is worth less uses none and its usage "
+        "leaves the market until it reconsiders. Empty: adopters always use some model (no outside option).",
+    )
     open_only: Bool = Field(
         default=False, description="Adopters can use only open-weight models (local/personal agents, F17)."
     )
@@ -289,6 +332,20 @@ class BanPolicy(Frozen):
         description="Chance that using a banned model (an open model above the threshold released after the "
         "ban started: necessarily foreign; weights released earlier stay legal) is sanctioned. Each adopter in "
         "the jurisdiction weighs enforcement x its segment's `ban_penalty` against the legal version (F9).",
+    )
+    lab_penalty_months: Float = Field(
+        default=24.0,
+        ge=0,
+        le=1000,
+        description="Sanction on a lab in the jurisdiction that releases banned weights anyway, in months of its "
+        "staff costs, charged at enforcement x this each month it does (fines, injunctions; assumption).",
+    )
+    offshore_cost_fraction: Float = Field(
+        default=0.3,
+        ge=0,
+        le=10,
+        description="Running costs of releasing from abroad (a foreign affiliate, staff moved), as a fraction "
+        "of the lab's staff costs per month while it does (assumption).",
     )
 
 
@@ -462,6 +519,30 @@ class WorldConfig(Frozen):
         ge=0,
         le=1,
         description="Fraction of open-model spend an open lab captures (hosting, services, F19).",
+    )
+    open_strategic_value: Float = Field(
+        default=0.2,
+        ge=0,
+        le=10,
+        description="What a million tokens of use of its open weights is worth to the releasing lab beyond the "
+        "revenue it captures (talent, ecosystem, standard-setting, patrons' and investors' interest in "
+        "adoption), as a fraction of their serving cost (F7, F19; assumption). Labs weigh it against a closed "
+        "model's margin when they choose how to release.",
+    )
+    release_switch_margin: Float = Field(
+        default=0.25,
+        ge=0,
+        le=10,
+        description="How much more (as a fraction of the current option's payoff) another way of releasing must "
+        "bring before a lab switches to it: switching has costs the payoffs omit (re-licensing, customers' "
+        "contracts, reputation; assumption).",
+    )
+    research_sample: Int = Field(
+        default=500,
+        ge=10,
+        le=1_000_000,
+        description="Adopters a lab's market research looks at when it weighs releasing open or closed "
+        "(a fixed random sample, scaled to the market; speed only).",
     )
     distillation_mtok_per_month: Float = Field(
         default=1e5,
@@ -714,9 +795,9 @@ class Scenario(Frozen):
         usage_total = sum(s.usage_share for s in self.adopters.segments.values())
         if abs(usage_total - 1) > 1e-6:
             problems.append(f"adopters.segments: usage_share values sum to {usage_total:.4g}, expected 1")
-        if not any(lab.release_policy == "closed" for lab in self.labs.values()):
+        if all(lab.open_at_start for lab in self.labs.values()):
             problems.append("labs: at least one closed lab is needed to define the frontier gap")
-        if not any(lab.release_policy == "open" for lab in self.labs.values()):
+        if not any(lab.open_at_start for lab in self.labs.values()):
             problems.append("labs: at least one open lab is needed to define the frontier gap")
         for i, event in enumerate(self.events):
             offset = months_between(self.start, event.at)
