@@ -189,7 +189,7 @@ def member_candidates(base: Scenario) -> list[str]:
     return [
         name
         for name, lab in base.labs.items()
-        if lab.release_policy == "open" and lab.bloc not in SUPERPOWER_BLOCS and name != CONSORTIUM
+        if lab.open_at_start and lab.bloc not in SUPERPOWER_BLOCS and name != CONSORTIUM
     ]
 
 
