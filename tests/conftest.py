@@ -4,7 +4,10 @@ mechanism tests can be computed by hand and run in milliseconds."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+import os
+import select
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -155,3 +158,46 @@ def lab_by_name(model: Any, name: str) -> Any:
 
     (lab,) = [agent for agent in model.agents_by_type[Lab] if agent.name == name]
     return lab
+
+
+def wait_for_exit(pids: Iterable[int], timeout: float) -> list[int]:
+    """Block until every process in ``pids`` has exited (a zombie counts as exited), woken by the kernel's
+    exit notification on a pidfd for each (Linux 5.3+), not by polling on a clock; returns the pids still
+    running after ``timeout`` seconds. A pid that is already gone counts as exited."""
+    fds: dict[int, int] = {}
+    for pid in pids:
+        try:
+            fds[os.pidfd_open(pid)] = pid
+        except ProcessLookupError:
+            continue
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    deadline = time.monotonic() + timeout
+    try:
+        while fds:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for fd, _ in poller.poll(remaining * 1000):
+                poller.unregister(fd)
+                os.close(fd)
+                del fds[fd]
+    finally:
+        for fd in fds:
+            os.close(fd)
+    return sorted(fds.values())
+
+
+def wait_for_first_exit(pids: Iterable[int], timeout: float) -> int | None:
+    """Block until one of ``pids`` exits (pidfd exit notification); its pid, or None after ``timeout``."""
+    fds = {os.pidfd_open(pid): pid for pid in pids}
+    try:
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        ready = poller.poll(timeout * 1000)
+        return fds[ready[0][0]] if ready else None
+    finally:
+        for fd in fds:
+            os.close(fd)

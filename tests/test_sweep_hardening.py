@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import wait_for_exit, wait_for_first_exit
 from pandas.testing import assert_frame_equal
 
 from simulation.sweep import SweepError, SweepResult, load_sweep, sweep
@@ -85,15 +86,13 @@ def test_a_folder_held_by_another_sweep_is_refused_and_nothing_written(tmp_path:
 
 
 RACER = """\
-import sys, time
-from pathlib import Path
+import sys
 from simulation.sweep import task
-real, release = task.run_replicate, Path(sys.argv[3])
+real, released = task.run_replicate, []
 
-def held(spec):  # a sweep that has started runs and holds its folder until the test says go
-    deadline = time.monotonic() + 60
-    while not release.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+def held(spec):  # a sweep that has started runs holds its folder until the test says go (a line on stdin)
+    if not released:
+        released.append(sys.stdin.readline())
     return real(spec)
 
 task.run_replicate = held
@@ -105,7 +104,7 @@ sys.exit(main([sys.argv[1], "--out", sys.argv[2], "--workers", "1", "--no-plots"
 def test_two_sweeps_into_one_new_folder_one_runs_and_the_other_is_refused(tmp_path: Path) -> None:
     """Two different sweeps started at once into the same new folder: exactly one writes it (its manifest
     matches its rows), the other exits 2 with one message naming the folder."""
-    out, release = tmp_path / "shared", tmp_path / "release"
+    out = tmp_path / "shared"
     script = tmp_path / "racer.py"
     script.write_text(RACER)
     values = {"a": [4.0, 8.0], "b": [5.0, 7.0]}
@@ -117,17 +116,21 @@ def test_two_sweeps_into_one_new_folder_one_runs_and_the_other_is_refused(tmp_pa
             "outcomes: [gap_months_true_mean]\n"
         )
         procs[key] = subprocess.Popen(
-            [sys.executable, str(script), str(spec), str(out), str(release)],
+            [sys.executable, str(script), str(spec), str(out)],
             cwd=tmp_path,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
     try:
-        # the refused one exits at once; the one holding the folder waits for the release file
-        wait_for(lambda: any(p.poll() is not None for p in procs.values()), 60, "one sweep to be refused")
-        release.touch()
-        results = {key: (p.wait(timeout=60), *p.communicate()) for key, p in procs.items()}
+        # the refused one exits at once; the one holding the folder waits for a line on its stdin
+        first = wait_for_first_exit([p.pid for p in procs.values()], 60)
+        assert first is not None, "neither sweep was refused"
+        results = {}
+        for key, p in procs.items():  # release the holder (the refused one's closed stdin is ignored)
+            stdout, stderr = p.communicate("go\n", timeout=60)
+            results[key] = (p.returncode, stdout, stderr)
     finally:
         for p in procs.values():
             if p.poll() is None:
@@ -348,19 +351,18 @@ def test_no_local_worker_outlives_a_killed_sweep(tmp_path: Path, sig: signal.Sig
 
 
 def _kill_and_expect_no_process_left(proc: subprocess.Popen, sig: signal.Signals) -> None:
+    """Kill the sweep and wait, on each process's exit notification (pidfd), for its whole session to go:
+    any process still in the session 5 s later is a leak."""
     assert len(_session(proc.pid)) >= 3, "the sweep and at least two workers"
     os.kill(proc.pid, sig)
-    proc.wait(timeout=10)
-    left: list[int] = []
-
-    def all_gone() -> bool:
-        left[:] = _session(proc.pid)
-        return not left
-
-    try:
-        wait_for(all_gone, 5, "the sweep's processes to exit")
-    except AssertionError:
-        raise AssertionError(f"left running: {[_cmdline(p) for p in left]}") from None
+    assert wait_for_exit([proc.pid], 10) == [], "the sweep did not exit"
+    proc.wait()
+    deadline = time.monotonic() + 5
+    left = _session(proc.pid)
+    while left and time.monotonic() < deadline:  # a process may start another while dying: look again
+        wait_for_exit(left, deadline - time.monotonic())
+        left = _session(proc.pid)
+    assert not left, f"left running: {[_cmdline(p) for p in left]}"
 
 
 def _clean_up(proc: subprocess.Popen) -> None:
