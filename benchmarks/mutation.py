@@ -18,6 +18,7 @@ nothing the scenarios reach.
     python benchmarks/mutation.py --files simulation/metrics.py   # one file
     python benchmarks/mutation.py --files simulation/model.py --max-mutants 80 --seed 1   # a seeded sample
     python benchmarks/mutation.py --files simulation/agents/lab.py --tests tests/test_lab_mechanisms.py
+    python benchmarks/mutation.py --commit HEAD --max-children 1 --max-mutants 60   # a commit, one process
 
 Needs ``pip install mutmut`` (3.x; developed with 3.8.1), POSIX (mutmut forks). ``--max-children`` sets the
 number of parallel test processes (default 2); run it under ``nice -n 19`` on a shared machine.
@@ -764,6 +765,9 @@ def main() -> None:
         type=Path,
         help="a --json file of an earlier run: rerun only the mutants it did not kill (same --seed, --max-mutants)",
     )
+    ap.add_argument(
+        "--commit", help="mutate this commit's files (git archive), not the working tree as it is (e.g. HEAD)"
+    )
     ap.add_argument("--keep", action="store_true", help="keep the working copy (its path is printed)")
     ap.add_argument("--json", type=Path, help="also write every mutant's result here")
     args = ap.parse_args()
@@ -771,8 +775,21 @@ def main() -> None:
     start = time.monotonic()
     sources = [str(Path(f).resolve().relative_to(ROOT)) if Path(f).is_absolute() else f for f in args.files]
     copy = Path(tempfile.mkdtemp(prefix="mutation-")) / "repo"
-    shutil.copytree(ROOT, copy, ignore=IGNORE, symlinks=True)
-    print(f"working copy: {copy}", flush=True)
+    if args.commit:  # the committed tree, whatever the working tree holds (results tied to a commit)
+        commit = subprocess.run(
+            ["git", "rev-parse", "--verify", args.commit + "^{commit}"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        copy.mkdir()
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(copy)], input=archive.stdout, check=True)
+        print(f"working copy of commit {commit}: {copy}", flush=True)
+    else:
+        shutil.copytree(ROOT, copy, ignore=IGNORE, symlinks=True)
+        print(f"working copy (working tree as it is): {copy}", flush=True)
     mutants: list[Mutant] = []
     try:
         for source in sources:

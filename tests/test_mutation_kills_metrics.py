@@ -22,6 +22,7 @@ LAB_COLUMNS = {
     "kind": "kind",
     "bloc": "bloc",
     "open": "is_open",
+    "release": "release_option",  # how its current model was released (open, closed, capped, ...)
     "alive": "active",
     "capability_true_eci": "capability_true_eci",
     "capability_benchmark_eci": "capability_benchmark_eci",

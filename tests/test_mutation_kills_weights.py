@@ -1,7 +1,8 @@
 """Open weights left by a lab that turns closed (simulation/agents/weights.py): what mutation testing
-(benchmarks/mutation.py, benchmarks/mutants.md) found untested. Before they are out they report zeros (and a
-placeholder price of 1); once out they carry every capability of the frozen release, including the version a
-ban lets complying adopters use."""
+(benchmarks/mutation.py, benchmarks/mutants.md) found untested. They enter the market (a new offering) on the
+tick their lab turns closed; their row reports zeros for money, compute and know-how (weights do not train or
+earn), the frozen release's capabilities, including the version a ban lets complying adopters use, and the
+serving cost of the frozen run as price."""
 
 from __future__ import annotations
 
@@ -15,9 +16,7 @@ CLOSES_AT_TICK_1 = {
     "labs.open_us.ban_response": "close",
 }
 ZERO = [
-    "capability_true_eci",
-    "capability_benchmark_eci",
-    "internal_capability_eci",
+    "internal_capability_eci",  # the frozen release's true capability once out: checked apart
     "compute_flop_per_month",
     "training_flop",
     "cash_usd",
@@ -30,28 +29,34 @@ ZERO = [
     "patron_support",
     "know_how_eci",
     "training_efficiency",
-    "users",
-    "usage_mtok",
 ]
 
 
-def test_weights_not_yet_out_report_nothing_and_a_placeholder_price(make_model) -> None:
-    # no burn-in: tick 0 is recorded straight from the agents' starting state
-    model = make_model(CLOSES_AT_TICK_1 | {"adopters.burn_in_months": 0})
+def test_weights_report_no_money_compute_or_training_and_the_frozen_release(make_model) -> None:
+    model = make_model(CLOSES_AT_TICK_1 | {"world.training_lag_months": 0})
+    assert len(model.offerings) == 3  # no weights before the lab turns closed
+    released0 = model.offerings[1].capability_true_eci
+    model.step()  # tick 1: open_us turns closed and leaves its 120 model (4e25 FLOP) on the market
     weights = model.offerings[3]
-    assert weights.name == "open_us_open_weights" and not weights.active
-    row = model.datacollector.get_agent_vars_dataframe().xs(0, level="Step")
+    assert weights.name == "open_us_open_weights" and weights.active
+    row = model.datacollector.get_agent_vars_dataframe().xs(1, level="Step")
     row = row[row["lab"] == weights.name].iloc[0]
-    assert row[ZERO].tolist() == [0] * len(ZERO)
+    assert row[ZERO[1:]].tolist() == [0] * (len(ZERO) - 1)
+    assert row["internal_capability_eci"] == row["capability_true_eci"] == released0
+    assert row["capability_benchmark_eci"] == released0 + 1.0
     assert row["build_limited"] is not None and not row["build_limited"]
-    assert (row["price_usd_per_mtok"], row["serving_cost_usd_per_mtok"]) == (1.0, 1.0)
-    assert weights.users == 0 and weights.usage_mtok == 0.0
+    assert row["kind"] == "open_weights" and row["open"] and row["release"] == "open"
+    serving = 0.3 * (4e25 / 3.3e24) ** 0.5 * (0.7 / 3) ** (1 / 12)  # its run's serving cost at tick 1
+    assert row["price_usd_per_mtok"] == pytest.approx(serving) and row[
+        "serving_cost_usd_per_mtok"
+    ] == pytest.approx(serving)
+    assert row["users"] == weights.users > 0 and row["usage_mtok"] == weights.usage_mtok > 0
 
 
 def test_weights_out_carry_the_legal_version_of_the_frozen_release(make_model) -> None:
     model = make_model(CLOSES_AT_TICK_1 | {"world.training_lag_months": 0})
-    weights = model.offerings[3]
     model.step()
+    weights = model.offerings[3]
     assert weights.active
     frozen = weights.frozen
     assert (weights.legal_true_eci, weights.legal_benchmark_eci) == (
