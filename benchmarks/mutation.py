@@ -43,7 +43,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-LAB_TESTS = ["tests/test_lab_mechanisms.py", "tests/test_properties.py", "tests/test_events.py"]
+LAB_TESTS = [
+    "tests/test_lab_mechanisms.py",
+    "tests/test_release.py",
+    "tests/test_properties.py",
+    "tests/test_events.py",
+]
 CONFIG_TESTS = ["tests/test_config.py", "tests/test_explicit_values.py", "tests/test_hostile_scenarios.py"]
 
 # mutated file -> (fast test subset, functions to mutate or None for all). tests/test_mutation_kills_<stem>.py
@@ -51,7 +56,8 @@ CONFIG_TESTS = ["tests/test_config.py", "tests/test_explicit_values.py", "tests/
 TARGETS: dict[str, tuple[list[str], list[str] | None]] = {
     "simulation/agents/decisions.py": (["tests/test_decisions.py", "tests/test_lab_mechanisms.py"], None),
     "simulation/agents/lab.py": (LAB_TESTS, None),
-    "simulation/agents/population.py": (["tests/test_population.py"], None),
+    "simulation/agents/population.py": (["tests/test_population.py", "tests/test_release.py"], None),
+    "simulation/agents/strategy.py": (["tests/test_release.py", "tests/test_lab_mechanisms.py"], None),
     "simulation/agents/weights.py": (LAB_TESTS, None),
     "simulation/metrics.py": (["tests/test_metrics.py"], None),
     "simulation/model.py": (LAB_TESTS, None),
