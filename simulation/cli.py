@@ -76,7 +76,7 @@ def run_parser() -> argparse.ArgumentParser:
         epilog="A scenario is a YAML file or the name of a shipped one (see --list). Several scenarios "
         "in one command use the same seeds (common random numbers). Other commands (each with --help): "
         "compare RUN RUN... (side by side, report.html); runs (list saved runs); params [SCENARIO] (every "
-        "parameter); levers [SCENARIO] (what each policy lever does); sweep SPEC.yaml (sweeps and "
+        "parameter); levers [SCENARIO] (what each policy lever does); findings (what the named scenarios do); sweep SPEC.yaml (sweeps and "
         "sensitivity); calibrate SPEC.yaml (fit parameters to data, ABC-SMC); dashboard (live what-if page).",
     )
     parser.add_argument("scenarios", nargs="*", metavar="SCENARIO", help="scenario YAML files or names")
@@ -408,6 +408,7 @@ def calibrate_command(argv: list[str]) -> int:
     )
     parser.add_argument("--out", metavar="DIR", help="output folder (default: calibration/<name>)")
     parser.add_argument("--fresh", action="store_true", help="discard the folder's history and start again")
+    parser.add_argument("--no-plots", action="store_true", help="skip the figures")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     try:
         args = parser.parse_args(argv)
@@ -426,6 +427,7 @@ def calibrate_command(argv: list[str]) -> int:
             jobs=args.jobs,
             scheduler=args.scheduler,
             fresh=args.fresh,
+            plots=not args.no_plots,
             verbose=not args.quiet,
         )
     except ScenarioError as err:  # CalibrationError too: a bad spec, found before any run
@@ -561,6 +563,53 @@ def levers_command(argv: list[str]) -> int:
 
 
 COMMANDS["levers"] = levers_command
+
+
+# -- the findings command --------------------------------------------------------------------------------
+
+
+def findings_command(argv: list[str]) -> int:
+    """``run.py findings [--markdown]``: what the named scenarios do (see ``simulation/findings.py``)."""
+    from .findings import DEFAULTS, markdown, scenario_findings
+
+    parser = argparse.ArgumentParser(
+        prog="run.py findings",
+        description="Run the baseline and the three named scenarios (ban, China funding squeeze, sovereign "
+        "consortium) with common seeds and print their measured effects with 90% intervals.",
+    )
+    parser.add_argument("--replicates", type=positive_int, default=DEFAULTS["replicates"], metavar="N")
+    parser.add_argument("--seed", type=non_negative_int, default=DEFAULTS["seed"], metavar="S")
+    parser.add_argument("--adopters", type=positive_int, default=DEFAULTS["n_adopters"], metavar="N")
+    parser.add_argument(
+        "--jobs", type=non_negative_int, metavar="J", help="worker processes (default: all cores)"
+    )
+    parser.add_argument("--markdown", action="store_true", help="print docs/findings.md (the default output)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    if args.replicates < 2 or args.replicates > 1000:
+        print("error: --replicates: expected 2 to 1000 (an interval needs two)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        found = scenario_findings(
+            replicates=args.replicates,
+            seed=args.seed,
+            n_adopters=args.adopters,
+            jobs=args.jobs,
+            progress=None,
+        )
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print(markdown(found), end="")
+    return EXIT_OK
+
+
+COMMANDS["findings"] = findings_command
 
 
 # -- listing ---------------------------------------------------------------------------------------------

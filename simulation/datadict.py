@@ -471,6 +471,31 @@ MODEL_COLUMNS: tuple[Column, ...] = (
         WHOLE,
     ),
     Column(
+        "labs_release_capped",
+        "Number of active labs whose current model was trained at an open-weight ban's threshold to stay legal "
+        "(their answer to the ban, F9).",
+        COUNT,
+        "integer",
+        "`metrics.compute`: active labs with `release` capped",
+        WHOLE,
+    ),
+    Column(
+        "labs_release_offshore",
+        "Number of active labs releasing their open weights from abroad to escape an open-weight ban (F9).",
+        COUNT,
+        "integer",
+        "`metrics.compute`: active labs with `release` offshore",
+        WHOLE,
+    ),
+    Column(
+        "labs_release_defy",
+        "Number of active labs releasing banned open weights anyway, at the risk of the ban's sanction (F9).",
+        COUNT,
+        "integer",
+        "`metrics.compute`: active labs with `release` defy",
+        WHOLE,
+    ),
+    Column(
         "labs_alive_closed",
         "Number of active labs keeping their weights closed.",
         COUNT,

@@ -163,9 +163,10 @@ LEVERS: tuple[Lever, ...] = (
         "ban",
         {"policy.ban.threshold_flop": 1e26},
         {"policy.ban.threshold_flop": 1e28},
-        ("region_us_open_share_domestic", "up"),
+        ("labs_alive_open", "up"),
         "Ban threshold 1e26 -> 1e28 FLOP",
-        "A higher threshold binds fewer US open releases (F9)",
+        "A higher threshold binds fewer US open releases: fewer labs close to answer it (F9)",
+        (*OUTCOMES, "region_us_open_share_domestic"),
     ),
     Lever(
         "ban_enforcement",
@@ -175,6 +176,50 @@ LEVERS: tuple[Lever, ...] = (
         ("region_us_open_share_foreign", "down"),
         "Ban enforcement 0.1 -> 0.9",
         "More US adopters kept from banned foreign models (F9)",
+    ),
+    Lever(
+        "ban_lab_sanction",
+        "ban",
+        {"policy.ban.lab_penalty_months": 0.0},
+        {"policy.ban.lab_penalty_months": 48.0},
+        ("labs_release_defy", "down"),
+        "Sanction on a US lab releasing banned weights: none -> 48 months of staff costs",
+        "Without a sanction bound labs release anyway; with one they cap, offshore or close (F9)",
+        (*OUTCOMES, "region_us_open_share_domestic"),
+    ),
+    Lever(
+        "ban_offshore_cost",
+        "ban",
+        {"policy.ban.offshore_cost_fraction": 0.05, "policy.ban.lab_penalty_months": 48.0},
+        {"policy.ban.offshore_cost_fraction": 3.0, "policy.ban.lab_penalty_months": 48.0},
+        ("labs_release_offshore", "down"),
+        "Cost of releasing from abroad 5% -> 300% of staff costs (sanction 48 months)",
+        "Cheap offshoring keeps US labs releasing full-size open models from abroad (F9)",
+        (*OUTCOMES, "region_us_open_share_domestic"),
+    ),
+    Lever(
+        "ban_compliance",
+        "ban",
+        {
+            f"adopters.segments.{s}.ban_penalty": 0.2
+            for s in ("knowledge_workers", "enterprise_automation", "developers")
+        },
+        {
+            f"adopters.segments.{s}.ban_penalty": 6.0
+            for s in ("knowledge_workers", "enterprise_automation", "developers")
+        },
+        ("region_us_open_share_foreign", "down"),
+        "US users' cost of using banned weights (knowledge workers, enterprises, developers) 0.2 -> 6",
+        "Adopters who comply keep to legal versions: banned foreign releases lose US users (F9)",
+    ),
+    Lever(
+        "open_strategic_value",
+        "baseline",
+        {"world.open_strategic_value": 0.0},
+        {"world.open_strategic_value": 1.0},
+        ("labs_alive_open", "up"),
+        "What open adoption is worth to a lab: 0 -> 1 x serving cost",
+        "Labs that value open adoption more release open more often (F7, F19)",
     ),
     Lever(
         "us_trust_in_china",

@@ -252,7 +252,12 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
         row[f"labs_alive_{name}"] = int(np.sum(active & (lab_bloc == b)))
     row["labs_alive_open"] = int(np.sum(active & is_open))
     row["labs_alive_closed"] = int(np.sum(active & ~is_open))
+    for option in BAN_ANSWERS:  # how labs answer an open-weight ban (F9)
+        row[f"labs_release_{option}"] = sum(1 for lab in labs if lab.active and lab.release_option == option)
     return row
+
+
+BAN_ANSWERS = ("capped", "offshore", "defy")  # release options only a binding ban offers (agents/strategy.py)
 
 
 def lab_reporters(segment_names: list[str]) -> dict[str, Any]:
