@@ -55,6 +55,7 @@ def calibrate(
     jobs: int | None = None,
     scheduler: str | None = None,
     fresh: bool = False,
+    plots: bool = True,
     verbose: bool = True,
 ) -> CalibrationResult:
     """Run (or finish) a calibration and write its folder; returns the result.
@@ -66,6 +67,7 @@ def calibrate(
         jobs: worker processes (None or 0: every core; 1: this process).
         scheduler: a Dask scheduler address (``tcp://host:8786``): sample on that cluster instead.
         fresh: delete the folder's history and start again.
+        plots: draw the figures (``plots/``).
     """
     import json
 
@@ -107,7 +109,8 @@ def calibrate(
     predictive_s = time.perf_counter() - t0
     fit = outputs.fit_table(cal, pred)
     outputs.write_tables(folder, posterior, fit, pred, gens)
-    outputs.plot_all(folder, cal, posterior, gens, pred, outputs.prior_sample(cal, 2000, cal.spec.seed))
+    if plots:
+        outputs.plot_all(folder, cal, posterior, gens, pred, outputs.prior_sample(cal, 2000, cal.spec.seed))
     previous = json.loads(manifest_file.read_text(encoding="utf-8")) if manifest_file.exists() else {}
     extra = {
         "generations": int(len(gens)),

@@ -346,12 +346,21 @@ def _save(fig: Any, path: Path) -> Path:
 
 
 def prior_sample(cal: Calibration, n: int, seed: int) -> pd.DataFrame:
-    """``n`` draws from the prior (for the marginals' grey background)."""
-    from .smc import key, prior
+    """``n`` draws from the prior (for the marginals' grey background), with numpy."""
+    from .spec import LogUniform, Uniform
 
-    np.random.seed(seed)
-    draws = [prior(cal).rvs() for _ in range(n)]
-    return pd.DataFrame([{name: float(d[key(name)]) for name in cal.names} for d in draws])
+    rng = np.random.default_rng([seed, 11])
+    out = {}
+    for name, par in cal.spec.parameters.items():
+        p = par.prior
+        if isinstance(p, LogUniform):
+            out[name] = np.exp(rng.uniform(np.log(p.low), np.log(p.high), n))
+        elif isinstance(p, Uniform):
+            out[name] = rng.uniform(p.low, p.high, n)
+        else:  # truncated normal, by rejection
+            x = rng.normal(p.mean, p.sd, 20 * n)
+            out[name] = x[(x >= p.low) & (x <= p.high)][:n]
+    return pd.DataFrame({k: pd.Series(v) for k, v in out.items()})
 
 
 def write_tables(

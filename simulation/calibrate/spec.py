@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from ..config import Scenario, ScenarioError, load_scenario, with_changes
+from ..config import Scenario, ScenarioError, load_scenario, pin, with_changes
 from ..config.base import Float, Frozen, Int
 from ..config.loader import (
     _format_validation_error,
@@ -153,6 +153,9 @@ class CalibrationSpec(Frozen):
     scenario: str = Field(description="A shipped scenario's name or a YAML path relative to the spec.")
     months: Int | None = Field(default=None, ge=2, le=600)
     adopters: Int | None = Field(default=None, ge=10, le=10_000_000)
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Fixed changes to the scenario (dotted path -> value), pinned."
+    )
     seed: Int = Field(default=1, ge=0, le=2**63 - 1)
     parameters: dict[str, FreeParameter] = Field(min_length=1)
     targets: dict[str, Target] = Field(min_length=1)
@@ -268,6 +271,11 @@ def _scenario(spec: CalibrationSpec, file: Path | None) -> Scenario:
             sc = prepare(sc, months=spec.months, n_adopters=spec.adopters)
     except ScenarioError as err:
         raise CalibrationError(file, "scenario", f"{err}") from None
+    if spec.overrides:
+        try:
+            sc = pin(sc, spec.overrides)
+        except ScenarioError as err:
+            raise CalibrationError(file, f"overrides.{err.key_path}", err.problem) from None
     return sc
 
 
