@@ -412,7 +412,7 @@ MODEL_BLOC_COLUMNS = ("open_usage_share_origin_{}", "labs_alive_{}")  # numbers,
 LAB_COLUMNS: dict[str, tuple[str, ...]] = {
     "replicate": ("int",),
     "tick": ("int",),
-    **dict.fromkeys(("date", "lab", "kind", "bloc", "release"), ("text",)),
+    **dict.fromkeys(("date", "lab", "kind", "bloc"), ("text",)),
     **dict.fromkeys(("open", "alive"), ("bool",)),
     **dict.fromkeys(("capability_true_eci", "runway_months"), NUMBER),
 }
