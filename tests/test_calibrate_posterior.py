@@ -141,3 +141,58 @@ def test_events_cannot_switch_the_posterior(folder: Path) -> None:
     with pytest.raises(ScenarioError) as err:
         load_scenario(path)
     assert "cannot be changed by an event" in err.value.problem
+
+
+# -- the shipped posterior is tied to the model code that produced it ------------------------------------
+
+SPEC = REPO_DIR / "calibration" / "baseline.yaml"
+SHIPPED = REPO_DIR / "calibration" / "baseline" / "manifest.json"
+
+
+@pytest.mark.skipif(
+    not SHIPPED.exists(), reason="no shipped calibration yet: python run.py calibrate " + str(SPEC)
+)
+def test_the_shipped_posterior_was_made_by_this_model() -> None:
+    import json
+
+    from simulation.calibrate.outputs import model_fingerprint
+    from simulation.calibrate.spec import load_spec
+
+    manifest = json.loads(SHIPPED.read_text(encoding="utf-8"))
+    fingerprint = model_fingerprint(load_spec(SPEC, test_run=False))
+    assert manifest["model_fingerprint"] == fingerprint, (
+        "calibration/baseline is stale (the model code, the spec or the baseline changed): "
+        "python run.py calibrate calibration/baseline.yaml --fresh"
+    )
+
+
+def test_the_fingerprint_follows_code_and_scenario_not_comments_or_draw_choices(tmp_path: Path) -> None:
+    from simulation.calibrate.outputs import MODEL_GLOBS, model_fingerprint
+    from simulation.calibrate.spec import load_spec
+
+    for pattern in MODEL_GLOBS:
+        for path in REPO_DIR.glob(pattern):
+            target = tmp_path / path.relative_to(REPO_DIR)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, target)
+    scenario = tmp_path / "scenarios" / "base.yaml"
+    scenario.parent.mkdir()
+    shutil.copy(REPO_DIR / "scenarios" / "baseline.yaml", scenario)
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    spec_path = tmp_path / "scenarios" / "cal.yaml"
+    spec_path.write_text(yaml.safe_dump({**spec, "scenario": "base.yaml"}))
+    cal = load_spec(spec_path, test_run=False)
+    first = model_fingerprint(cal, root=tmp_path)
+    model = tmp_path / "simulation" / "model.py"
+    model.write_text(model.read_text() + "\n# a comment\n")
+    assert model_fingerprint(cal, root=tmp_path) == first
+    raw = yaml.safe_load(scenario.read_text())
+    raw.pop("uncertain")
+    scenario.write_text(yaml.safe_dump({**raw, "posterior": "calibration/base/posterior.parquet"}))
+    assert model_fingerprint(cal, root=tmp_path) == first  # switching to the posterior keeps it fresh
+    model.write_text(model.read_text() + "\nX = 1\n")
+    assert model_fingerprint(cal, root=tmp_path) != first
+    model.write_text(model.read_text().replace("\nX = 1\n", ""))
+    raw["labs"]["qwen"]["initial_cash_usd"] *= 2
+    scenario.write_text(yaml.safe_dump(raw))
+    assert model_fingerprint(cal, root=tmp_path) != first
