@@ -114,7 +114,8 @@ class EcosystemModel(mesa.Model):
         self.labs.do("finance")  # F7, F12, F19
         self.labs.do("buy_compute")  # F2, F7, F15
         self.train_labs()  # F2, F5, F6, F16, F18
-        self.labs.do("release")  # F1, F3, F9
+        self.take_market_snapshot()  # what labs' market research sees: the market before anyone releases
+        self.labs.do("release")  # F1, F3, F7, F9, F19
         self.release_open_weights()  # F9
         self.set_prices()  # F14
         self.market_step()  # F4, F8, F12-F14, F17
@@ -271,9 +272,11 @@ class EcosystemModel(mesa.Model):
         (``world.research_sample``), logit shares scaled to the market
         (``AdopterPopulation.expected_usage_mtok``). A closed offer by a lab that is open now competes with
         its own weights, which stay on the market (F9)."""
-        base = self.market()
+        base, base_u = self._snapshot
+        if base_u is None:  # adopters' utilities in the snapshot, scored once a month
+            base_u = pop_u = self.population.research_utility(self.research_idx, base, self.tick)
+            self._snapshot = (base, pop_u)
         pop, idx, j = self.population, self.research_idx, lab.index
-        base_u = pop.research_utility(idx, base, self.tick)
         world, ban = self.params.world, self.params.policy.ban
         focus = lab.cfg.benchmark_focus_eci
         # its current model, left on the market as open weights if the lab closes
@@ -318,6 +321,13 @@ class EcosystemModel(mesa.Model):
             expected = pop.expected_usage_mtok(idx, u, self.tick)
             out.append(self._research_outcome(lab, expected, available))
         return out
+
+    def take_market_snapshot(self) -> None:
+        """Freeze the market as it stands before this month's releases (with this month's ban enforcement),
+        so every lab's market research sees the same rivals whatever the order labs release in."""
+        ban = self.params.policy.ban
+        self.population.enforcement = ban.enforcement if ban.active else 0.0
+        self._snapshot: tuple[Market, np.ndarray | None] = (self.market(), None)
 
     def _research_outcome(self, lab: Lab, expected: np.ndarray, available: np.ndarray) -> Research:
         """The lab's expected usage and its standing among the labs (what its patron weighs,

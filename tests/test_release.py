@@ -276,3 +276,23 @@ def test_an_outside_option_nobody_takes_changes_no_other_draw(make_model) -> Non
             model.step()
         runs.append(model.population.choice.copy())
     np.testing.assert_array_equal(*runs)
+
+
+def test_adopters_who_opt_out_stay_out_until_they_reconsider(make_model) -> None:
+    """At tick 1 every general adopter takes a very attractive outside option; from tick 2 an event makes it
+    worthless and stops reconsidering: they are not forced back each month (nothing they use has gone)."""
+    out = {
+        "adopters.segments.general.outside_utility": 50.0,
+        "adopters.segments.general.reconsider_rate_per_month": 1.0,
+        "adopters.segments.general.switching_cost": 0.0,
+    }
+    later = {
+        "adopters.segments.general.outside_utility": -100.0,
+        "adopters.segments.general.reconsider_rate_per_month": 0.0,
+    }
+    model = make_model(out | {"events": [{"at": "2025-03", "set": later}]})
+    general = model.population.segment == 0
+    for _ in range(4):
+        model.step()
+    assert (model.population.choice[general] == NONE).all()
+    assert model.population.opted_out[general].all() and not model.population.opted_out[~general].any()

@@ -83,22 +83,24 @@ def test_scenario_moves_its_indicators_as_stated(name: str) -> None:
 
 def test_ban_leaks() -> None:  # F9
     """US-built open models lose US usage; foreign open models, whose new releases US adopters may still
-    take at the expected penalty, lose much less (the leak: most of their US users weigh the penalty and keep
-    them); the displaced usage goes to closed models (a finding, docs/model.md section 8)."""
+    take at the expected penalty, lose less (the leak). The US labs it binds answer it by their payoffs
+    (capped, offshore, defy or closed) instead of releasing open as before (docs/findings.md)."""
     sc = load_scenario("ban")
     start = months_between(sc.start, sc.events[0].at)
     us_origin, us_lo, us_hi = paired("ban", "region_us_open_share_from_us", start)
-    assert us_hi < -0.01, (us_origin, us_lo, us_hi)
+    assert us_hi < 0, (us_origin, us_lo, us_hi)
     foreign, foreign_lo, _ = paired("ban", "region_us_open_share_foreign", start)
     assert foreign_lo > us_origin, (foreign, foreign_lo, us_origin)  # foreign models lose less: the leak
     base, ban = median("baseline").loc[start:], median("ban").loc[start:]
-    # Meta turns closed but cannot recall its released weights: in the ban's first month its users keep
-    # them, so open usage in the US hardly moves; the loss comes as they reconsider, months later
+    # releases come on each lab's cadence and adopters move as they reconsider: the first month hardly moves
     first_month = ban.loc[start, "open_share_usage_region_us"] - base.loc[start, "open_share_usage_region_us"]
     assert abs(first_month) < 0.01
-    weights = results("ban").labs.query("lab == 'meta_open_weights'").groupby("tick")["users"].median()
-    assert weights.loc[: start - 1].max() == 0 and weights.loc[start] > 0
-    assert weights.iloc[-1] < weights.loc[start]  # left as users reconsider
+    labs = results("ban").labs
+    us = labs[(labs["kind"] == "lab") & (labs["bloc"] == "us")]
+    answers = set(us.loc[us["tick"] >= start, "release"]) - {"open", "closed"}
+    assert answers, "no US lab answered the ban"
+    assert set(us.loc[us["tick"] < start, "release"]) <= {"open", "closed"}  # no answer before it
+    assert set(labs["release"]) <= {"open", "closed", "capped", "offshore", "defy"}
 
 
 def test_funding_squeeze_shortens_runways_at_once_and_bends_capability_months_later() -> None:  # F7

@@ -104,8 +104,8 @@ def fundraise(
 
 
 def patron_support_target(relative_share: float, elasticity: float, max_support: float) -> float:
-    """What a patron wants to give, relative to its plan: (lab's share / an equal share of its kind)
-    ^ elasticity, at most ``max_support``. Patrons fund open models for the adoption they win
+    """What a patron wants to give, relative to its plan: (lab's share / an equal share among the active
+    labs) ^ elasticity, at most ``max_support``. Patrons fund open models for the adoption they win
     (commoditising a complement, a national champion): winning raises it, losing starves it (F7, F19)."""
     return min(max(relative_share, 0.0) ** elasticity, max_support)
 
@@ -116,13 +116,11 @@ def update_patron_support(support: float, target: float, patience_months: float)
     return support + (target - support) / patience_months
 
 
-def relative_share(
-    usage_share_of_kind: float, developer_share_of_kind: float, developer_weight: float, labs_of_kind: int
-) -> float:
-    """A lab's strategic standing among labs of its kind (open or closed): its blend of usage share and
-    developers' usage share, times the number of active labs of that kind (1 = an equal share)."""
-    blended = (1 - developer_weight) * usage_share_of_kind + developer_weight * developer_share_of_kind
-    return blended * max(labs_of_kind, 1)
+def relative_share(usage_share: float, developer_share: float, developer_weight: float, labs: int) -> float:
+    """A lab's standing among the active labs: its blend of usage share and developers' usage share, times
+    the number of active labs (1 = an equal share)."""
+    blended = (1 - developer_weight) * usage_share + developer_weight * developer_share
+    return blended * max(labs, 1)
 
 
 # -- prices (F14) --------------------------------------------------------------------------------------

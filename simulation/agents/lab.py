@@ -385,33 +385,44 @@ class Lab(mesa.Agent):
 
     def release_offers(self, candidate_eci: float, training_flop: float) -> list[Offer]:
         """The ways this lab may release the run that produced ``candidate_eci`` (F9): none when it stops
-        releasing open models under a ban, one when its release policy and any binding ban's response are
-        pinned, else the options it weighs."""
+        releasing open models under a ban (pinned policy), one when its release policy and any binding ban's
+        response are pinned, else the options it weighs. Each offer is what adopters would get: the candidate
+        if it beats the current model, else the current model (with its run's FLOP)."""
         cfg = self.cfg
         ban = self.model.params.policy.ban
-        opens = [Offer(strategy.OPEN, candidate_eci, training_flop)]
+        opens = [self.offer(strategy.OPEN, candidate_eci, training_flop)]
         if ban.active and self.bloc == ban.jurisdiction and training_flop > ban.threshold_flop:
-            if cfg.ban_response == "stop_open_releases" and self.is_open:
+            if cfg.ban_response == "stop_open_releases" and self.is_open and not cfg.decides_release:
                 return []
             # train down to the threshold: log-linear scaling gives the capability lost (F2, F9)
             lost = self.model.params.world.eci_per_decade_compute * math.log10(
                 training_flop / ban.threshold_flop
             )
             answers = {
-                strategy.CAPPED: Offer(strategy.CAPPED, candidate_eci - lost, ban.threshold_flop),
-                strategy.OFFSHORE: Offer(strategy.OFFSHORE, candidate_eci, training_flop),
-                strategy.DEFY: Offer(strategy.DEFY, candidate_eci, training_flop),
+                strategy.CAPPED: self.offer(strategy.CAPPED, candidate_eci - lost, ban.threshold_flop),
+                strategy.OFFSHORE: self.offer(strategy.OFFSHORE, candidate_eci, training_flop),
+                strategy.DEFY: self.offer(strategy.DEFY, candidate_eci, training_flop),
+                # keep the current open model, release nothing new (a deciding lab's `stop_open_releases`)
+                strategy.OPEN: self.offer(strategy.OPEN, -math.inf, training_flop),
             }
             pinned = {
                 "train_below_threshold": [strategy.CAPPED],
                 "offshore": [strategy.OFFSHORE],
-                "decide": list(answers),
+                "stop_open_releases": [strategy.OPEN],
+                "decide": [strategy.CAPPED, strategy.OFFSHORE, strategy.DEFY],
             }
             opens = [answers[option] for option in pinned.get(cfg.ban_response, [])]
-        closed = [Offer(strategy.CLOSED, candidate_eci, training_flop)]
+        closed = [self.offer(strategy.CLOSED, candidate_eci, training_flop)]
         if not cfg.decides_release:
             return opens if self.is_open else closed
         return closed + opens
+
+    def offer(self, option: str, candidate_eci: float, training_flop: float) -> Offer:
+        """What releasing the candidate this way puts on the market: the candidate if it beats the current
+        model, else the current model (and the FLOP of the run behind it)."""
+        if candidate_eci > self.capability_true_eci:
+            return Offer(option, candidate_eci, training_flop)
+        return Offer(option, self.capability_true_eci, self.released_training_flop)
 
     def decide_release(self, offers: list[Offer]) -> Offer:
         """Weigh each offer by the usage the lab's market research expects for it and what that usage brings
@@ -473,6 +484,7 @@ class Lab(mesa.Agent):
             and self.training_flop > ban.threshold_flop
         ):
             self.is_open = False
+            self.release_option = strategy.CLOSED
 
     # -- phase 5: prices (F14) -----------------------------------------------------------------------------
     def set_price(self, best_open_true_eci: float) -> None:
@@ -488,18 +500,20 @@ class Lab(mesa.Agent):
     def closed_price(
         self, true_eci: float, training_flop: float, best_open_true_eci: float
     ) -> tuple[float, float]:
-        """(price, serving cost) of a closed model, USD per Mtok: served on the lab's own compute, at its
-        bloc's compute price (export controls, F15), and marked up by what its lead over the best open model
-        supports (F14), unless the scenario pins ``price_usd_per_mtok``."""
-        serving = self.model.serving_cost_usd_per_mtok(training_flop)
-        serving *= self.model.params.blocs[self.bloc].compute_price_multiplier
+        """(price, serving cost) of a closed model, USD per Mtok. The market prices a model of this size at the
+        world's serving cost marked up by what its lead over the best open model supports (F14); the lab
+        serves it on its own compute, at its bloc's compute price (export controls, F15), and never sells
+        below that cost. So dearer compute eats a closed lab's margin, while open weights are served by
+        others at the world's cost. ``price_usd_per_mtok`` pins the price."""
+        world_cost = self.model.serving_cost_usd_per_mtok(training_flop)
+        own_cost = world_cost * self.model.params.blocs[self.bloc].compute_price_multiplier
         if self.cfg.price_usd_per_mtok is not None:
-            return self.cfg.price_usd_per_mtok, serving
+            return self.cfg.price_usd_per_mtok, own_cost
         world = self.model.params.world
         markup = d.closed_markup(
             true_eci - best_open_true_eci, world.closed_max_markup, world.price_response_eci
         )
-        return serving * markup, serving
+        return max(world_cost * markup, own_cost), own_cost
 
     # -- after the market ------------------------------------------------------------------------------
     def record_usage(self) -> None:
@@ -507,7 +521,7 @@ class Lab(mesa.Agent):
         del self._usage_history[:-12]
 
     def review_patronage(self, relative_share: float) -> None:
-        """Patrons move their support toward the adoption the lab wins among labs of its kind (F7, F19)."""
+        """Patrons move their support toward the adoption the lab wins among the active labs (F7, F19)."""
         if not self.active or self.cfg.subsidy_usd_per_month <= 0:
             return
         world = self.model.params.world

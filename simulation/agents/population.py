@@ -68,6 +68,9 @@ class AdopterPopulation:
         self.switch_draw = rng.exponential(1.0, n)
         self.z_trust = rng.standard_normal((n, len(self.bloc_names)))
         self.choice = np.full(n, NONE, dtype=np.int32)
+        self.opted_out = np.zeros(
+            n, dtype=bool
+        )  # chose the outside option: re-chooses only when it reconsiders
         self.enforcement = 0.0  # chance that using a banned model is sanctioned (set each tick)
         self.update_segment_parameters(scenario)
         self.usage_mtok = self.base_usage_mtok.copy()
@@ -137,7 +140,7 @@ class AdopterPopulation:
         has = self.choice != NONE
         usable = np.zeros(self.n, dtype=bool)
         usable[has] = table[group[has], self.choice[has]]
-        forced = ~usable
+        forced = ~usable & ~self.opted_out
         self._decide(np.flatnonzero(forced), market, table[group[forced]], tick, rng_forced, world)
         self.usage_mtok = self.base_usage_mtok * (self.usage_growth ** (tick / 12))[self.segment]
 
@@ -182,6 +185,7 @@ class AdopterPopulation:
         new = np.where(np.isfinite(best_u), best, NONE)
         outside = self.outside_utility[seg]
         has_outside = np.isfinite(outside)
+        none = np.zeros(n, dtype=bool)
         if has_outside.any():  # the outside option: use no model for the task (drawn in its own stream)
             outside_u = outside + rng_outside.gumbel(size=n)
             none = has_outside & (outside_u > best_u)
@@ -191,7 +195,9 @@ class AdopterPopulation:
             gain = best_u[rows] - utility[rows, cur[rows]]
             stay = gain <= self.switching_cost[idx[rows]]
             new[rows[stay]] = cur[rows[stay]]
+            none[rows[stay]] = False
         self.choice[idx] = new
+        self.opted_out[idx] = none
 
     def utility(self, idx: np.ndarray, market: Market, tick: int) -> np.ndarray:
         """Deterministic utility (n, L) of each lab's released model for adopters ``idx``."""

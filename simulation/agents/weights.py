@@ -1,15 +1,17 @@
 """Released open weights that outlive their lab's openness: a lab that turns closed cannot recall them (F9).
 
-When an open lab turns closed (its ``ban_response`` is ``close`` and the ban binds, or an event sets its
-``release_policy`` to ``closed``), its last open release stays downloadable. An :class:`OpenWeights`
-agent stands for that release from the tick the lab closes: an open model with frozen capability, priced
-at inference cost, from the lab's bloc, with the lab's segment affinities. The lab's adopters at that
-moment keep running the weights they have (they move to this entry) and leave it only as they reconsider,
-like any adopter. It earns its lab nothing and does not train.
+When an open lab turns closed (it chooses to at a release, its pinned ``ban_response`` is ``close`` and a ban
+binds, or an event sets its ``release_policy`` to ``closed``), its last open release stays downloadable. An
+:class:`OpenWeights` agent stands for that release from the tick the lab first closes (created then, by
+``EcosystemModel.release_open_weights``; a lab that reopens and closes again updates the same entry): an open
+model with frozen capability, priced at inference cost, from the lab's bloc, with the lab's segment
+affinities. The lab's adopters at that moment keep running the weights they have (they move to this entry)
+and leave it only as they reconsider, like any adopter. It earns its lab nothing and does not train.
 
 It is a market entry, not a lab: the model's ``offerings`` are its labs, then these entries; labs' verbs
 (finance, training, release) never run on it. It carries the same reported attributes as a lab (zeros for
-money and compute) so the per-lab table has one row per entry and tick, ``kind`` telling them apart.
+money and compute) so the per-lab table has one row per entry and tick from its creation, ``kind`` telling
+them apart.
 """
 
 from __future__ import annotations
