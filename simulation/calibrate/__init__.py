@@ -99,8 +99,12 @@ def calibrate(
 
     np.random.seed(cal.spec.seed % 2**32)  # the main process's draws (single-core sampler: the whole run)
     abc = smc.build(cal, jobs, scheduler)
-    history = smc.open_history(abc, cal, folder, {"spec_hash": outputs.spec_hash(cal)})
-    history = smc.run_generations(abc, history, cal, verbose=verbose)
+    try:
+        history = smc.open_history(abc, cal, folder, {"spec_hash": outputs.spec_hash(cal)})
+        history = smc.run_generations(abc, history, cal, verbose=verbose)
+    finally:
+        if scheduler:
+            abc.sampler.shutdown()  # closes the Dask client (the cluster is not ours to stop)
     sampling_s = time.perf_counter() - started
     posterior = outputs.posterior_table(cal, history)
     gens = outputs.generations_table(history)
