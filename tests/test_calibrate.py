@@ -211,3 +211,55 @@ def test_another_spec_in_the_same_folder_is_refused(tmp_path: Path, capsys) -> N
     path.write_text(yaml.safe_dump(small_spec()))
     assert main(["calibrate", str(path), "--out", str(out)]) == 2
     assert "holds the history of a different spec" in capsys.readouterr().err
+
+
+def test_help_lists_every_subcommand(capsys) -> None:
+    from simulation.cli import COMMANDS
+
+    assert main(["--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    missing = [c for c in COMMANDS if f"{c} " not in text]
+    assert not missing, missing
+    assert main(["calibrate", "--help"]) == 0
+    assert "--scheduler" in capsys.readouterr().out
+
+
+def test_statistics_on_a_handmade_run() -> None:
+    from simulation.calibrate.statistics import growth_per_year, price_decline, price_ratio, window_mean
+
+    model = pd.DataFrame({"tick": [0, 1, 2, 3], "gap": [4.0, 2.0, 6.0, 8.0], "flop": [1.0, 2.0, 4.0, 8.0]})
+    assert window_mean(model, "gap", 1, 2) == 4.0
+    assert growth_per_year(model, "flop", 0, 3) == pytest.approx(8.0**4)  # 8x in 3 months
+    assert growth_per_year(model, "gap", 0, 2, kind="difference") == pytest.approx(12.0)
+    labs = pd.DataFrame(
+        {
+            "tick": [0, 0, 0, 1, 1, 1],
+            "open": [False, True, True, False, True, True],
+            "alive": [True] * 6,
+            "usage_mtok": [1.0, 1.0, 3.0, 1.0, 1.0, 0.0],  # the last one has no users: left out
+            "price_usd_per_mtok": [8.0, 0.5, 2.0, 4.0, 0.25, 0.01],
+            "capability_benchmark_eci": [140.0, 130.0, 139.0, 141.0, 140.0, 150.0],
+        }
+    )
+    # tick 0: open mean log price weighted 1:3 -> exp((ln .5 + 3 ln 2)/4) = 2**0.5; ratio 8/2**.5; tick 1: 16
+    assert price_ratio(labs, 0, 1) == pytest.approx(np.sqrt(8 / 2**0.5 * 16))
+    # the best score at tick 0 is 140 at 8 USD; at tick 1 the cheapest at 140 or above costs 0.25: 32x in a month
+    assert price_decline(labs, 0, 1) == pytest.approx(32.0**12)
+
+
+def test_the_distance_scales_each_target_by_its_observation_sd() -> None:
+    from simulation.calibrate.distance import ScaledDistance
+    from simulation.calibrate.spec import Target
+
+    stat = {"name": "window_mean", "column": "x", "ticks": [0, 1]}
+    z90 = 1.6448536269514722
+    lin = Target(data="d", period="p", observed=3.0, interval=[3 - z90, 3 + z90], statistic=stat)  # sd 1
+    log = Target(data="d", period="p", observed=10.0, interval=[1.0, 100.0], scale="log", statistic=stat)
+    d = ScaledDistance.of({"a": lin, "b": log})
+    obs = {"a": 3.0, "b": 10.0}
+    assert d({"a": 3.0, "b": 10.0}, obs) == 0
+    assert d({"a": 5.0, "b": 10.0}, obs) == pytest.approx(np.sqrt(4 / 2))  # 2 sds on one of two targets
+    sd_log = 2 / (2 * z90)
+    assert d.z_scores({"a": 3.0, "b": 100.0}, obs)["b"] == pytest.approx(1 / sd_log)
+    assert d({"a": float("nan"), "b": 10.0}, obs) == float("inf")
+    assert d({"a": 3.0, "b": 0.0}, obs) == float("inf")
