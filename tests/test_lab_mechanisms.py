@@ -1471,3 +1471,31 @@ def test_left_behind_weights_that_are_the_best_open_model_set_the_open_frontier(
         assert model.history.open_true[-1] == released0  # the weights, frozen at the last open release
         assert cn.capability_true_eci < released0 - 10  # open_cn alone would set a far lower frontier
     assert model.current["open_frontier_true_eci"] == released0
+
+
+def test_market_research_in_the_first_month_of_a_ban_weighs_the_penalty_adopters_face(make_model) -> None:
+    """open_us releases at tick 6 (cadence 5, offset 1), the month a US ban above 1e24 FLOP starts: its run
+    is bound, so it weighs capped, offshore and defy by market research over adopters' utilities. Adopters
+    choose this month at the ban's enforcement (0.7); the research must see them as they will choose, not at
+    last month's enforcement (0: no ban yet), which is all choose() had set (fixed in f1c098d)."""
+    model = make_model(
+        {
+            "events": [{"at": "2025-07", "set": {"policy.ban.active": True}}],
+            "policy.ban.jurisdiction": "us",
+            "policy.ban.threshold_flop": 1e24,
+            "policy.ban.enforcement": 0.7,
+            "labs.open_us.ban_response": "decide",
+        }
+    )
+    seen: dict[int, list[float]] = {}
+    research = model.market_research
+
+    def spy(lab, offers):
+        seen.setdefault(model.tick, []).append(model.population.enforcement)
+        return research(lab, offers)
+
+    model.market_research = spy
+    for _ in range(7):
+        model.step()
+    assert 6 in seen  # open_us decided in the ban's first month
+    assert seen[6] == [0.7] * len(seen[6])
