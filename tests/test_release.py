@@ -296,3 +296,20 @@ def test_adopters_who_opt_out_stay_out_until_they_reconsider(make_model) -> None
         model.step()
     assert (model.population.choice[general] == NONE).all()
     assert model.population.opted_out[general].all() and not model.population.opted_out[~general].any()
+
+
+def test_a_patron_budget_twice_as_large_builds_more_compute(make_scenario) -> None:
+    """A consortium is a lab whose patrons are states: its budget buys compute through the purchase rule
+    (money binds, not the build limit), so twice the budget builds more capacity."""
+    capacity = []
+    for budget in (5e7, 1e8):
+        scenario = make_scenario(
+            {"labs.open_us.subsidy_usd_per_month": budget, "labs.open_us.initial_cash_usd": 5e8}
+        )
+        model = EcosystemModel(scenario, seed=3)
+        lab = next(x for x in model.lab_list if x.name == "open_us")
+        for _ in range(6):
+            model.step()
+            assert not lab.build_limited  # money sets the purchase
+        capacity.append(lab.compute_flop_per_month)
+    assert capacity[1] > capacity[0] * 1.05

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from simulation.sweep import SweepError, sweep
@@ -86,6 +87,11 @@ def test_the_model_driver_and_the_inert_parameter(tmp_path: Path) -> None:
     assert sorted(by_tick["tick"].unique()) == list(range(12)) and set(by_tick["date"]) >= {"2025-12"}
     last = by_tick[by_tick["tick"] == 11].set_index("parameter")["ST"]
     assert last["world.eci_per_decade_compute"] > last["policy.ban.threshold_flop"]
+    from simulation.sweep import analysis
+
+    windows = res.indices_by_window("gap_months_true", months=6)
+    pd.testing.assert_frame_equal(windows, analysis.indices_by_window(res, "gap_months_true", months=6))
+    assert len(windows) == 2 * len(table)  # two 6-month windows of 12 months, one row per parameter each
     with pytest.raises(SweepError, match="not a scalar outcome"):
         res.indices("open_share_usage_end")
     names = sorted(p.name for p in res.plot(tmp_path))

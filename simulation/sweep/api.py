@@ -68,6 +68,13 @@ class SweepResult:
 
         return indices_by_tick(self, metric, **kwargs)
 
+    def indices_by_window(self, metric: str, **kwargs: Any) -> pd.DataFrame:
+        """Sensitivity indices of a monthly outcome's mean over consecutive windows (6 months by default):
+        far less noisy than month by month (see :func:`simulation.sweep.analysis.indices_by_window`)."""
+        from .analysis import indices_by_window
+
+        return indices_by_window(self, metric, **kwargs)
+
     def plot(self, out_dir: str | Path) -> list[Path]:
         """Every figure that applies to this sweep, saved as PNG in ``out_dir``."""
         from .plots import plot_sweep

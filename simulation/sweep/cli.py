@@ -4,7 +4,8 @@
 The output folder (default ``outputs/sweeps/<name>``) receives each run as it finishes, and is held by
 this sweep alone (a second sweep into it is refused). After a crash or Ctrl-C, the same command with
 ``--resume`` runs what is missing, failed or damaged. It then holds ``runs.parquet``, ``series.parquet``,
-``runs.csv``, ``indices.csv`` and ``indices_by_month.csv`` (samplers sobol, morris, lhs) and ``plots/``.
+``runs.csv``, ``indices.csv``, ``indices_by_month.csv`` and ``indices_by_window.csv`` (6-month windows;
+samplers sobol, morris, lhs) and ``plots/``.
 
 Exit codes: 0 every run ok; 1 done, but some runs failed (saved with their error; ``--resume`` runs them
 again); 2 a bad spec, option or output folder (also one in use by another sweep); 130 interrupted.
@@ -143,14 +144,17 @@ def report(result: SweepResult, plots: bool = True) -> None:
             indices.to_csv(path / "indices.csv", index=False)
             with pd.option_context("display.width", 160, "display.max_columns", 20):
                 print(indices.round(3).to_string(index=False))
-        by_month = []
+        by_month, by_window = [], []
         for metric in result.series_metrics:
             try:
                 by_month.append(result.indices_by_tick(metric).assign(outcome=metric))
+                by_window.append(result.indices_by_window(metric).assign(outcome=metric))
             except ScenarioError:
                 continue
         if by_month:
             pd.concat(by_month, ignore_index=True).to_csv(path / "indices_by_month.csv", index=False)
+        if by_window:
+            pd.concat(by_window, ignore_index=True).to_csv(path / "indices_by_window.csv", index=False)
     elif result.spec.sampler == "grid" and result.scalars:
         table = grid_table(result)
         table.to_csv(path / "grid.csv", index=False)
