@@ -1499,3 +1499,28 @@ def test_market_research_in_the_first_month_of_a_ban_weighs_the_penalty_adopters
         model.step()
     assert 6 in seen  # open_us decided in the ban's first month
     assert seen[6] == [0.7] * len(seen[6])
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug: AdopterPopulation.expected_usage_mtok returns nan for every offering when a sampled adopter "
+    "can use none and its segment has no outside option (top utility -inf: nan logit weights, 0 x nan); the "
+    "release decision then compares nan payoffs (shipped scenarios give every segment an outside option)",
+)
+def test_a_deciding_lab_weighs_finite_payoffs_when_some_adopters_can_use_nothing(make_model) -> None:
+    """Both open labs start without cash and exit at tick 1; closed_us decides how to release (no pinned
+    policy). At its tick-2 release, its closed offer leaves the open-only local adopters (no outside option
+    in the small scenario) nothing to use: they add no usage to it, but the general segment's usage of the
+    closed model is still there, so every option has a finite payoff to compare."""
+    broke = {"initial_cash_usd": 0.0, "subsidy_usd_per_month": 0.0, "fundraise_probability_per_month": 0.0}
+    model = make_model(
+        {"labs.closed_us.release_policy": None, "labs.closed_us.initial_release": "closed"}
+        | {f"labs.{lab}.{key}": value for lab in ("open_us", "open_cn") for key, value in broke.items()}
+    )
+    lab = lab_by_name(model, "closed_us")
+    with np.errstate(invalid="ignore"):
+        model.step()
+        model.step()  # tick 2: closed_us releases and decides
+    assert [x.active for x in model.lab_list] == [True, False, False]
+    assert set(lab.release_payoffs) == {"closed", "open"}
+    assert all(np.isfinite(v) for v in lab.release_payoffs.values()), lab.release_payoffs
