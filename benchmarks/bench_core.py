@@ -75,7 +75,8 @@ def reference_ticks(model: EcosystemModel, ticks: int, seed: int = 0) -> float:
         gain = u[np.arange(idx.size), best] - u[np.arange(idx.size), cur]
         choice[idx] = np.where(gain > pop.switching_cost[idx], best, cur)
         usage = pop.base_usage_mtok * pop.usage_growth[seg] ** (tick / 12)
-        key = (seg.astype(np.int64) * len(pop.region_names) + pop.region) * (n_labs + 1) + choice
+        column = np.where(choice < 0, n_labs, choice)  # adopters without a model: the last column
+        key = (seg.astype(np.int64) * len(pop.region_names) + pop.region) * (n_labs + 1) + column
         np.bincount(
             key, weights=usage, minlength=len(pop.segment_names) * len(pop.region_names) * (n_labs + 1)
         )

@@ -235,12 +235,7 @@ class EcosystemModel(mesa.Model):
         u_share = usage / usage.sum() if usage.sum() > 0 else np.zeros_like(usage)
         d_share = dev / dev.sum() if dev.sum() > 0 else np.zeros_like(dev)
         weight = self.params.world.patron_developer_weight
-        return np.array(
-            [
-                decisions.relative_share(u, d, weight, int(active.sum()))
-                for u, d in zip(u_share, d_share, strict=True)
-            ]
-        )
+        return decisions.relative_share(u_share, d_share, weight, int(active.sum()))  # elementwise
 
     def release_open_weights(self) -> None:
         """A lab that turned closed this tick leaves its last open release on the market as a new entry
@@ -279,16 +274,8 @@ class EcosystemModel(mesa.Model):
         pop, idx, j = self.population, self.research_idx, lab.index
         world, ban = self.params.world, self.params.policy.ban
         focus = lab.cfg.benchmark_focus_eci
-        # its current model, left on the market as open weights if the lab closes
-        weights = _select(_with_column(base, j, is_open=True, available=True, recent=False), [j])
-        weights = _with_column(
-            weights,
-            0,
-            log_price=np.log(self.serving_cost_usd_per_mtok(lab.released_training_flop)),
-            trust_weight=world.open_trust_weight,
-        )
-        weights_u = pop.research_utility(idx, weights, self.tick)
         left = self.weights_of.get(lab.name)
+        weights_u = None  # utility of its current model left on the market as open weights if it closes
         out = []
         for offer in offers:
             newer = offer.true_eci > lab.capability_true_eci
@@ -314,6 +301,18 @@ class EcosystemModel(mesa.Model):
             available, is_open = base.available.copy(), base.is_open.copy()
             available[j], is_open[j] = True, offer.is_open
             if not offer.is_open and lab.is_open:  # its weights stay on the market
+                if weights_u is None:
+                    weights = _select(base, [j])
+                    weights = _with_column(
+                        weights,
+                        0,
+                        is_open=True,
+                        available=True,
+                        recent=False,
+                        log_price=np.log(self.serving_cost_usd_per_mtok(lab.released_training_flop)),
+                        trust_weight=world.open_trust_weight,
+                    )
+                    weights_u = pop.research_utility(idx, weights, self.tick)
                 if left is None:
                     u = np.hstack([u, weights_u])
                 else:

@@ -1501,12 +1501,6 @@ def test_market_research_in_the_first_month_of_a_ban_weighs_the_penalty_adopters
     assert seen[6] == [0.7] * len(seen[6])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: AdopterPopulation.expected_usage_mtok returns nan for every offering when a sampled adopter "
-    "can use none and its segment has no outside option (top utility -inf: nan logit weights, 0 x nan); the "
-    "release decision then compares nan payoffs (shipped scenarios give every segment an outside option)",
-)
 def test_a_deciding_lab_weighs_finite_payoffs_when_some_adopters_can_use_nothing(make_model) -> None:
     """Both open labs start without cash and exit at tick 1; closed_us decides how to release (no pinned
     policy). At its tick-2 release, its closed offer leaves the open-only local adopters (no outside option

@@ -167,12 +167,6 @@ class NoNoise:
         return np.zeros(size)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an adopter with no usable offering and no outside option makes top = -inf, so its logit "
-    "weights are nan and (0 x nan) spoils every segment's expected usage (see "
-    "test_lab_mechanisms.py::test_a_deciding_lab_weighs_finite_payoffs_when_some_adopters_can_use_nothing)",
-)
 def test_expected_usage_of_adopters_with_nothing_usable_is_zero(make_model) -> None:
     """Market research over adopters who can use no offering and have no outside option: no usage anywhere
     (not whatever memory held), even next to adopters who do use something."""

@@ -260,6 +260,7 @@ class AdopterPopulation:
         seg = self.segment[idx]
         outside = self.outside_utility[seg]
         top = np.maximum(utility.max(axis=1), outside)
+        top[~np.isfinite(top)] = 0.0  # nothing usable and no outside option: no weight anywhere, no usage
         weights = np.exp(utility - top[:, None])
         total = weights.sum(axis=1) + np.exp(outside - top)
         usage = self.base_usage_mtok[idx] * self.usage_growth[seg] ** (tick / 12)
