@@ -49,7 +49,12 @@ LAB_TESTS = [
     "tests/test_properties.py",
     "tests/test_events.py",
 ]
-CONFIG_TESTS = ["tests/test_config.py", "tests/test_explicit_values.py", "tests/test_hostile_scenarios.py"]
+CONFIG_TESTS = [
+    "tests/test_config.py",
+    "tests/test_explicit_values.py",
+    "tests/test_hostile_scenarios.py",
+    "tests/test_calibrate_posterior.py",  # posteriors: what pin and load_raw do with them
+]
 
 # mutated file -> (fast test subset, functions to mutate or None for all). tests/test_mutation_kills_<stem>.py
 # is added to a file's subset when it exists (tests written to kill that file's survivors).
@@ -430,6 +435,198 @@ EQUIVALENT: list[tuple[str, str, int | None, str, str, str]] = [
         "the grid is filtered to t < 0 on the next line and months are whole numbers, so ending it at "
         "min(last, +1) instead of min(last, -1) keeps the same points",
     ),
+    (
+        "simulation/agents/population.py",
+        "AdopterPopulation.__init__",
+        None,
+        "raw = rng.lognormal(-(sigma**2) / 2, sigma)",
+        "raw = rng.lognormal(-(sigma * 2) / 2, sigma)",
+        "sigma is per segment: the mean parameter -sigma instead of -sigma^2/2 multiplies a segment's raw draws by one constant (same normal draws), divided out by the per-segment normalisation on the next lines: equal up to rounding",
+    ),
+    (
+        "simulation/agents/population.py",
+        "AdopterPopulation.__init__",
+        None,
+        "self.enforcement = 0.0  # chance that using a banned model is sanctioned (set each tick)",
+        "self.enforcement = 1.0  # chance that using a banned model is sanctioned (set each tick)",
+        "utility() is its only reader, and take_market_snapshot() (before labs' market research) and choose() set it first",
+    ),
+    (
+        "simulation/agents/population.py",
+        "AdopterPopulation.utility",
+        None,
+        "banned = (market.legal_true_eci != market.true_eci) | (",
+        "banned = (market.legal_true_eci != market.true_eci) & (",
+        "the legal and the newest benchmark scores are each a true capability plus the same benchmark focus (labs and frozen weights alike), so the two comparisons agree",
+    ),
+    (
+        "simulation/agents/population.py",
+        "AdopterPopulation._decide",
+        None,
+        "none = has_outside & (outside_u > best_u)",
+        "none = has_outside & (outside_u >= best_u)",
+        "differs only when the outside option's Gumbel-perturbed utility equals the best model's exactly: probability zero with the model's continuous noise",
+    ),
+    (
+        "simulation/agents/strategy.py",
+        "choose_release",
+        None,
+        "best = max(payoffs, key=lambda option: (payoffs[option], option == current))",
+        "best = max(payoffs, key=lambda option: (payoffs[option], option != current))",
+        "the tie-break matters only when the current option ties for the top payoff, and then the next line keeps the current option anyway; when the current option is not offered the key's second part is the same for every option",
+    ),
+    (
+        "simulation/metrics.py",
+        "market_shares",
+        None,
+        "float(np.sum(closed_usage > 0.05 * closed_total)) if closed_total > 0 else 0.0",
+        "float(np.sum(closed_usage > 0.05 * closed_total)) if closed_total >= 0 else 0.0",
+        "when closed usage totals 0 every closed lab's usage is 0 (usage is never negative), so the count of usage > 0.05 x 0 is 0 either way",
+    ),
+    (
+        "simulation/metrics.py",
+        "compute",
+        None,
+        "owned = np.array([[region in x.owners for x in offerings] for region in model.region_names], dtype=bool)",
+        "owned = np.array([[region in x.owners for x in offerings] for region in model.region_names], dtype=None)",
+        "a non-empty list of lists of Python bools is a bool array anyway (a scenario has at least one region and one lab)",
+    ),
+    (
+        "simulation/model.py",
+        "EcosystemModel.market",
+        None,
+        "[[region in lab.owners for lab in labs] for region in self.region_names], dtype=bool",
+        "[[region in lab.owners for lab in labs] for region in self.region_names], ).reshape(len(self.region_names), len(labs)),",
+        "a non-empty list of lists of Python bools is a bool array anyway (a scenario has at least one region and one lab)",
+    ),
+    (
+        "simulation/model.py",
+        "EcosystemModel.standings",
+        None,
+        "for u, d in zip(u_share, d_share, strict=True)",
+        "for u, d in zip(u_share, d_share, strict=None)",
+        "u_share and d_share are built from arrays of the same length: strict only matters when they differ",
+    ),
+    (
+        "simulation/model.py",
+        "EcosystemModel.standings",
+        None,
+        "for u, d in zip(u_share, d_share, strict=True)",
+        "for u, d in zip(u_share, d_share, )",
+        "u_share and d_share are built from arrays of the same length: strict only matters when they differ",
+    ),
+    (
+        "simulation/model.py",
+        "EcosystemModel.standings",
+        None,
+        "for u, d in zip(u_share, d_share, strict=True)",
+        "for u, d in zip(u_share, d_share, strict=False)",
+        "u_share and d_share are built from arrays of the same length: strict only matters when they differ",
+    ),
+    (
+        "simulation/model.py",
+        "EcosystemModel.market_research",
+        None,
+        "trust_weight=world.open_trust_weight,",
+        ")",
+        "the column of the lab's own weights is used only when the lab is open now, and an open offering's trust weight in the market is already open_trust_weight",
+    ),
+    (
+        "simulation/model.py",
+        "EcosystemModel.market_research",
+        None,
+        "recent=newer or bool(base.recent[j]),",
+        "recent=None,",
+        "market research scores offerings by utility (research_utility), which does not read recent: recency only shapes consideration sets, which research ignores",
+    ),
+    (
+        "simulation/config/loader.py",
+        "check_draws",
+        None,
+        '"is not a number: use {dist: choice, values: [...]}",',
+        '"IS NOT A NUMBER: USE {DIST: CHOICE, VALUES: [...]}",',
+        "unreachable branch: scenario_from_dict sets every distribution's path to its central value (a float) and validates it before check_draws, so a non-choice distribution's target is never a bool, str or None (a bool or text field refuses the float; an optional field then holds it)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.frozen: Release | None = None  # the source's release these weights are; None: not out yet",
+        'self.frozen: Release | None = ""  # the source\'s release these weights are; None: not out yet',
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.capability_true_eci = self.capability_benchmark_eci = 0.0",
+        "self.capability_true_eci = self.capability_benchmark_eci = None",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.capability_true_eci = self.capability_benchmark_eci = 0.0",
+        "self.capability_true_eci = self.capability_benchmark_eci = 1.0",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.internal_capability_eci = 0.0",
+        "self.internal_capability_eci = None",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.internal_capability_eci = 0.0",
+        "self.internal_capability_eci = 1.0",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.serving_cost = self.price = 1.0  # placeholder until out (keeps log(price) finite); set_price",
+        "self.serving_cost = self.price = None  # placeholder until out (keeps log(price) finite); set_price",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.serving_cost = self.price = 1.0  # placeholder until out (keeps log(price) finite); set_price",
+        "self.serving_cost = self.price = 2.0  # placeholder until out (keeps log(price) finite); set_price",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.users = 0",
+        "self.users = 1",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.usage_mtok = 0.0",
+        "self.usage_mtok = 1.0",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
+    (
+        "simulation/agents/weights.py",
+        "OpenWeights.__init__",
+        None,
+        "self.users_by_segment = np.zeros(len(model.params.adopters.segments), dtype=np.int64)",
+        "self.users_by_segment = None",
+        "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
+    ),
 ]
 
 # Not copied to the working copy: version control, run outputs, caches.
@@ -618,8 +815,9 @@ def run_target(
 ) -> list[Mutant]:
     mutmut = mutmut_command()
     kills = f"tests/test_mutation_kills_{Path(source).stem}.py"
-    if (copy / kills).exists() and kills not in tests:
+    if kills not in tests:
         tests = [*tests, kills]
+    tests = [t for t in tests if (copy / t).exists()]  # a mapped test file may not be in this tree
     shutil.rmtree(copy / "mutants", ignore_errors=True)
     write_config(copy, source, tests, args.pytest_args)
     env = {**os.environ, "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1"}

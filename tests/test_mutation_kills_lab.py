@@ -102,3 +102,13 @@ def test_the_starting_runway_nets_the_patron_plan_out_of_the_burn(make_model) ->
     burn = lab.build_plan_usd() + 2e7 - 1e8  # building at the limit, plus staff, less the patron
     assert burn > 0
     assert lab.runway_months == pytest.approx(3e9 / burn)
+
+
+def test_the_build_plan_is_the_build_limit_at_the_bloc_price(make_model) -> None:
+    """open_us at the start: 1e25 FLOP/month of capacity, so its build limit is the 5e24 FLOP/month minimum
+    (above 1e25 x (5^(1/12) - 1 + 0.03) = 1.7e24), at 5e-17 USD per FLOP/month: 2.5e8 USD; its starting
+    runway is 3e9 / (2.5e8 + 2e7 of staff)."""
+    lab = lab_by_name(make_model({"labs.open_us.subsidy_usd_per_month": 0.0}), "open_us")
+    assert lab.build_limit_flop() == pytest.approx(5e24)
+    assert lab.build_plan_usd() == pytest.approx(2.5e8)
+    assert lab.runway_months == pytest.approx(3e9 / 2.7e8)

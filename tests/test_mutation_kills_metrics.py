@@ -190,3 +190,43 @@ def test_own_state_shares_by_hand() -> None:
     assert out == pytest.approx(
         {"own_state_share_usage": 3 / 13, "own_state_share_usage_a": 3 / 8, "own_state_share_usage_b": 0.0}
     )
+
+
+def test_the_prehistory_grid_runs_to_the_last_point_not_the_second() -> None:
+    data = copy.deepcopy(SMALL_SCENARIO)
+    data["prehistory"]["points"] = [
+        {"date": "2024-06", "closed_eci": 126.0, "open_eci": 116.0},  # tick -7
+        {"date": "2024-09", "closed_eci": 129.0, "open_eci": 119.0},  # tick -4
+        {"date": "2024-12", "closed_eci": 130.5, "open_eci": 127.0},  # tick -1
+    ]
+    hist = FrontierHistory.from_prehistory(scenario_from_dict(data))
+    assert hist.ticks == list(range(-7, 0))
+    np.testing.assert_allclose(hist.closed_bench, [126.0, 127.0, 128.0, 129.0, 129.5, 130.0, 130.5])
+
+
+def test_unserved_usage_is_the_no_model_column_over_all_usage() -> None:
+    # one segment, regions us and china, labs: closed us, open us (+ the no-model column)
+    usage = np.array([[[10.0, 20.0, 5.0], [0.0, 30.0, 15.0]]])
+    users = np.ones_like(usage, dtype=int)
+    out = market_shares(
+        users,
+        usage,
+        np.array([False, True]),
+        np.array([0, 0]),
+        np.array([1.0, 1.0]),
+        ["general"],
+        ["us", "china"],
+        ["us", "china"],
+    )
+    assert out["unserved_share_usage"] == pytest.approx(20.0 / 80.0)
+    assert out["unserved_share_usage_region_us"] == pytest.approx(5.0 / 35.0)
+    assert out["unserved_share_usage_region_china"] == pytest.approx(15.0 / 45.0)
+    assert out["total_usage_mtok"] == pytest.approx(60.0)  # served usage only
+
+
+def test_largest_training_run_by_bloc(make_model) -> None:
+    # 4 months of 1e26, 1e25 (US) and 1e24 FLOP/month (China) at the start
+    row = make_model().current
+    assert row["max_training_flop_us"] == pytest.approx(4e26)
+    assert row["max_training_flop_china"] == pytest.approx(4e24)
+    assert row["frontier_training_flop"] == pytest.approx(4e26)

@@ -119,3 +119,10 @@ def test_the_frontier_is_zero_when_no_lab_is_alive(make_model) -> None:
         lab.alive = False
     model.record()
     assert model.frontier_benchmark_eci == 0.0
+
+
+def test_the_model_table_records_the_seed_used(make_model) -> None:
+    model = make_model(seed=17)
+    model.step()
+    table = model.datacollector.get_model_vars_dataframe()
+    assert table["seed"].tolist() == [17, 17]

@@ -6,6 +6,7 @@ serving cost of the frozen run as price."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 # the small scenario's US open lab turns closed at tick 1: a US ban on open weights above 1e25 FLOP
@@ -66,3 +67,25 @@ def test_weights_out_carry_the_legal_version_of_the_frozen_release(make_model) -
     # released before the ban bound: the frozen model is itself the legal version (benchmark = true + focus 1)
     assert weights.legal_true_eci == pytest.approx(weights.capability_true_eci)
     assert weights.legal_benchmark_eci == pytest.approx(weights.capability_true_eci + 1.0)
+
+
+def test_weights_once_out_are_not_left_again_and_the_closed_lab_keeps_its_new_users(make_model) -> None:
+    """After the weights are out, the lab's later (closed) model keeps the adopters who choose it: the weights
+    are not due again, so nobody is handed over a second time."""
+    model = make_model(
+        CLOSES_AT_TICK_1
+        | {
+            "world.training_lag_months": 0,
+            "adopters.segments.general.reconsider_rate_per_month": 0.0,
+            "adopters.segments.local.reconsider_rate_per_month": 0.0,
+        }
+    )
+    model.step()
+    weights, lab = model.offerings[3], model.offerings[1]
+    assert weights.active and not lab.is_open and not weights.due()
+    pop = model.population
+    general = np.flatnonzero(pop.segment == model.segment_names.index("general"))[:10]
+    pop.choice[general] = lab.index  # ten general adopters take its closed model
+    model.step()
+    assert not weights.due()
+    assert (pop.choice[general] == lab.index).all()
