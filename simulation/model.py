@@ -104,6 +104,7 @@ class EcosystemModel(mesa.Model):
         self.frontier_benchmark_eci = 0.0  # set by record() from the labs active at each tick
         self.users, self.usage = self.population.tally()
         self.burn_in()
+        self.take_market_snapshot()  # what market research sees until the first month's releases
         self.record()
 
     # -- the tick ------------------------------------------------------------------------------------
@@ -255,11 +256,14 @@ class EcosystemModel(mesa.Model):
                 self.population.hand_over(lab.index, weights.index)
 
     def best_open_true_eci(self, lab: Lab) -> float:
-        """Best open model a closed release by ``lab`` would compete with: other active open offerings, and
-        ``lab``'s own current model if it is open (its weights stay out, F9)."""
+        """Best open model a closed release by ``lab`` would compete with, in this month's snapshot (before
+        anyone releases): other available open offerings, and ``lab``'s own current model if it is open (its
+        weights stay out, F9)."""
+        market = self._snapshot[0]
+        others = market.available & market.is_open
+        others[lab.index] = False
         own = [lab.capability_true_eci] if lab.active and lab.is_open else []
-        others = (x.capability_true_eci for x in self.offerings if x is not lab and x.active and x.is_open)
-        return max([*others, *own], default=-np.inf)
+        return max([*market.true_eci[others].tolist(), *own], default=-np.inf)
 
     def market_research(self, lab: Lab, offers: list[Offer]) -> list[Research]:
         """Usage, Mtok per month, ``lab`` can expect for each of ``offers`` given every other offering as it is,

@@ -313,3 +313,22 @@ def test_a_patron_budget_twice_as_large_builds_more_compute(make_scenario) -> No
             assert not lab.build_limited  # money sets the purchase
         capacity.append(lab.compute_flop_per_month)
     assert capacity[1] > capacity[0] * 1.05
+
+
+def test_a_closed_lab_under_a_ban_cannot_open_a_model_above_the_threshold(make_scenario) -> None:
+    """closed_us (runs of 4e26 FLOP) decides under a ban with a 1e25 threshold: a model trained at the threshold
+    is worse than the one it sells, so opening would mean publishing its banned-size model: not on offer, and
+    nor are offshoring or defying for a lab that is closed."""
+    scenario = _deciding(
+        make_scenario,
+        "closed_us",
+        "closed",
+        BAN | {"policy.ban.enforcement": 0.0, "policy.ban.lab_penalty_months": 0.0},
+    )
+    model = EcosystemModel(scenario, seed=3)
+    lab = next(x for x in model.lab_list if x.name == "closed_us")
+    offers = lab.release_offers(lab.capability_true_eci - 1.0, 4e26)
+    assert [o.option for o in offers] == ["closed"]
+    # a capped model that beats the current one may be opened (it is legal)
+    offers = lab.release_offers(lab.capability_true_eci + 30.0, 4e26)
+    assert [o.option for o in offers] == ["closed", "capped"] and offers[1].training_flop == 1e25

@@ -387,7 +387,8 @@ class Lab(mesa.Agent):
         """The ways this lab may release the run that produced ``candidate_eci`` (F9): none when it stops
         releasing open models under a ban (pinned policy), one when its release policy and any binding ban's
         response are pinned, else the options it weighs. Each offer is what adopters would get: the candidate
-        if it beats the current model, else the current model (with its run's FLOP)."""
+        if it beats the current model, else the current model (with its run's FLOP). Under a ban on its bloc a
+        closed lab may open only a model trained at or under the threshold."""
         cfg = self.cfg
         ban = self.model.params.policy.ban
         opens = [self.offer(strategy.OPEN, candidate_eci, training_flop)]
@@ -412,6 +413,10 @@ class Lab(mesa.Agent):
                 "decide": [strategy.CAPPED, strategy.OFFSHORE, strategy.DEFY],
             }
             opens = [answers[option] for option in pinned.get(cfg.ban_response, [])]
+        if ban.active and self.bloc == ban.jurisdiction and not self.is_open:
+            # a closed lab does not start publishing banned weights: it may open only a model under the threshold
+            opens = [o for o in opens if o.option in (strategy.OPEN, strategy.CAPPED)]
+            opens = [o for o in opens if o.training_flop <= ban.threshold_flop]
         closed = [self.offer(strategy.CLOSED, candidate_eci, training_flop)]
         if not cfg.decides_release:
             return opens if self.is_open else closed

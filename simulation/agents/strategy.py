@@ -42,8 +42,8 @@ class Offer:
 @dataclass(frozen=True)
 class Research:
     """What a lab's market research expects for an offer: its usage (Mtok per month) and its standing among
-    labs of the kind it would be (share of that kind's usage and developers' usage x number of such labs:
-    1 = an equal share), which its patron weighs (``decisions.relative_share``)."""
+    the active labs (share of their usage and developers' usage x number of active labs: 1 = an equal
+    share), which its patron weighs (``decisions.relative_share``)."""
 
     usage_mtok: float
     standing: float
