@@ -112,3 +112,75 @@ def test_the_build_plan_is_the_build_limit_at_the_bloc_price(make_model) -> None
     assert lab.build_limit_flop() == pytest.approx(5e24)
     assert lab.build_plan_usd() == pytest.approx(2.5e8)
     assert lab.runway_months == pytest.approx(3e9 / 2.7e8)
+
+
+def test_a_lab_out_of_cash_reports_no_purchase_and_no_binding_limit(make_model) -> None:
+    model = make_model(
+        {
+            "labs.open_cn.initial_cash_usd": 0.0,
+            "labs.open_cn.fundraise_probability_per_month": 0.0,
+            "world.open_revenue_fraction": 0.0,
+        }
+    )
+    lab = lab_by_name(model, "open_cn")
+    model.step()  # staff 1e7 from 0 cash: out at tick 1
+    assert not lab.active
+    assert lab.compute_spend_usd == 0.0 and lab.build_limited is False
+
+
+def test_learnt_efficiency_accumulates_month_after_month(make_model) -> None:
+    """Spill-over raises open_cn's efficiency at tick 1; from tick 2 an event stops spill-over: what it learnt
+    stays (the gain is a stock, not this month's flow)."""
+    model = make_model(
+        {
+            "world.spillover_rate_per_month": 0.05,
+            "events": [{"at": "2025-03", "set": {"world.spillover_rate_per_month": 0.0}}],
+        }
+    )
+    lab = lab_by_name(model, "open_us")  # efficiency 1, below open_cn's 4: it learns
+    model.step()
+    gained = lab.efficiency_gain_log10
+    assert gained > 0.0
+    model.step()
+    assert lab.efficiency_gain_log10 == gained
+    assert lab.training_efficiency == pytest.approx(10**gained)
+
+
+@pytest.mark.parametrize(("threshold", "closes"), [(4e25, False), (3.99e25, True)])
+def test_a_ban_binds_runs_above_its_threshold_not_at_it(make_model, threshold: float, closes: bool) -> None:
+    """open_us trains on exactly 4e25 FLOP (1e25 FLOP/month x 4, capacity frozen): a ban at 4e25 does not bind
+    it; one just below does, and its response is to close."""
+    model = make_model(
+        {
+            "policy.ban.active": True,
+            "policy.ban.jurisdiction": "us",
+            "policy.ban.threshold_flop": threshold,
+            "labs.open_us.ban_response": "close",
+            "world.max_capacity_growth_per_year": 1.0,
+            "world.min_build_flop_per_month": 0.0,
+            "world.compute_depreciation_per_month": 0.0,
+        }
+    )
+    lab = lab_by_name(model, "open_us")
+    model.step()
+    assert lab.training_flop == 4e25
+    assert lab.is_open is not closes
+
+
+def test_the_switching_margin_keeps_a_deciding_lab_on_its_current_way(make_scenario) -> None:
+    """open_us starts closed and decides at tick 1; open weights would pay more (tests/test_release.py), but
+    with a margin of 10 times the closed payoff (its patron money) it keeps releasing closed."""
+    from simulation.model import EcosystemModel
+
+    scenario = make_scenario(
+        {
+            "labs.open_us.release_policy": None,
+            "labs.open_us.initial_release": "closed",
+            "world.release_switch_margin": 10.0,
+        }
+    )
+    model = EcosystemModel(scenario, seed=3)
+    lab = lab_by_name(model, "open_us")
+    model.step()
+    assert lab.release_payoffs["open"] > lab.release_payoffs["closed"] > 0.0
+    assert lab.release_option == "closed" and not lab.is_open

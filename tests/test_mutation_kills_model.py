@@ -126,3 +126,37 @@ def test_the_model_table_records_the_seed_used(make_model) -> None:
     model.step()
     table = model.datacollector.get_model_vars_dataframe()
     assert table["seed"].tolist() == [17, 17]
+
+
+def test_market_research_prices_each_offer_and_keeps_the_weights_open(make_scenario) -> None:
+    """closed_us starts open and decides at tick 2 between closing (its pinned 5.0 USD/Mtok) and staying open.
+    Its research scores one column per offer, priced as offered, and, for the closed offer, its own current
+    model left on the market as open weights at serving cost."""
+    scenario = make_scenario(
+        {
+            "labs.closed_us.release_policy": None,
+            "labs.closed_us.initial_release": "open",
+            "labs.open_cn.release_policy": "closed",
+        }
+    )
+    model = EcosystemModel(scenario, seed=3)
+    lab = lab_by_name(model, "closed_us")
+    model.step()
+    columns = []
+    research_utility = model.population.research_utility
+
+    def spy(idx, market, tick):
+        if market.is_open.size == 1:
+            columns.append((bool(market.is_open[0]), float(market.log_price[0])))
+        return research_utility(idx, market, tick)
+
+    model.population.research_utility = spy
+    serving = model.serving_cost_usd_per_mtok(lab.released_training_flop)  # tick 1's; tick 2's below
+    model.step()  # tick 2: it decides
+    assert set(lab.release_payoffs) == {"closed", "open"}
+    decline = (0.7 / 3) ** (1 / 12)  # serving costs fall from tick 1 to tick 2
+    closed = [price for is_open, price in columns if not is_open]
+    assert closed == [pytest.approx(np.log(5.0))]
+    opened = sorted(price for is_open, price in columns if is_open)
+    assert len(opened) == 2  # the open offer, and its weights next to the closed offer
+    assert np.log(serving * decline) == pytest.approx(opened[0])
