@@ -627,6 +627,14 @@ EQUIVALENT: list[tuple[str, str, int | None, str, str, str]] = [
         "self.users_by_segment = None",
         "weights are created by release_open_weights only when their lab has just closed, and take_over() runs at once; set_prices and market_step then set price, users, usage and users_by_segment before anything reads them (each lab's market research comes before, in the next month's release phase)",
     ),
+    (
+        "simulation/model.py",
+        "EcosystemModel.market",
+        None,
+        "[[region in lab.owners for lab in labs] for region in self.region_names], dtype=bool",
+        "[[region in lab.owners for lab in labs] for region in self.region_names], dtype=None",
+        "a non-empty list of lists of Python bools is a bool array anyway (a scenario has at least one region and one lab)",
+    ),
 ]
 
 # Not copied to the working copy: version control, run outputs, caches.

@@ -160,3 +160,72 @@ def test_market_research_prices_each_offer_and_keeps_the_weights_open(make_scena
     opened = sorted(price for is_open, price in columns if is_open)
     assert len(opened) == 2  # the open offer, and its weights next to the closed offer
     assert np.log(serving * decline) == pytest.approx(opened[0])
+    assert max(opened) < np.log(5.0) - 0.1  # open weights at serving cost, not at the closed price
+
+
+def test_closed_models_carry_full_trust_and_open_ones_the_open_trust_weight(make_model) -> None:
+    model = make_model({"world.open_trust_weight": 0.4})
+    np.testing.assert_array_equal(model.market().trust_weight, [1.0, 0.4, 0.4])  # closed_us, open_us, open_cn
+
+
+def test_under_a_ban_research_shows_a_closed_offer_as_its_own_legal_version(make_scenario) -> None:
+    """closed_us (US, 4e26 FLOP, above the 1e26 threshold) starts open and decides at tick 2 under a US ban:
+    a closed offer is not banned, so adopters in the US may use the newest model (legal = newest), even
+    though the lab's current open model is only legal in its older version."""
+    scenario = make_scenario(
+        {
+            "labs.closed_us.release_policy": None,
+            "labs.closed_us.initial_release": "open",
+            "labs.open_cn.release_policy": "closed",
+            "policy.ban.active": True,
+            "policy.ban.jurisdiction": "us",
+            "policy.ban.threshold_flop": 1e26,
+        }
+    )
+    model = EcosystemModel(scenario, seed=3)
+    lab = lab_by_name(model, "closed_us")
+    model.step()
+    columns = []
+    research_utility = model.population.research_utility
+
+    def spy(idx, market, tick):
+        if market.is_open.size == 1 and not market.is_open[0]:
+            columns.append((float(market.true_eci[0]), float(market.legal_true_eci[0])))
+        return research_utility(idx, market, tick)
+
+    model.population.research_utility = spy
+    model.step()  # tick 2: it decides
+    assert "closed" in lab.release_payoffs
+    ((true, legal),) = columns
+    assert true > 130.0  # a newer model than the one on the market
+    assert legal == true
+
+
+def test_research_rescores_weights_already_on_the_market_in_place(make_model) -> None:
+    """open_us closed at tick 1 (its weights are column 3); were it open again and weighing a closed offer,
+    its research scores its current model in the weights' column: as many columns as offerings."""
+    from simulation.agents.strategy import CLOSED, Offer
+
+    model = make_model(
+        {
+            "policy.ban.active": True,
+            "policy.ban.jurisdiction": "us",
+            "policy.ban.threshold_flop": 1e25,
+            "labs.open_us.ban_response": "close",
+        }
+    )
+    model.step()
+    lab = lab_by_name(model, "open_us")
+    assert "open_us" in model.weights_of and len(model.offerings) == 4
+    lab.is_open = True  # as if reopened
+    shapes = []
+    expected_usage = model.population.expected_usage_mtok
+
+    def spy(idx, utility, tick):
+        shapes.append(utility.shape[1])
+        return expected_usage(idx, utility, tick)
+
+    model.population.expected_usage_mtok = spy
+    model.take_market_snapshot()
+    model.market_research(lab, [Offer(CLOSED, lab.capability_true_eci, lab.released_training_flop)])
+    assert shapes == [4]
