@@ -446,6 +446,12 @@ def calibrate_command(argv: list[str]) -> int:
         "predictive 90% interval"
     )
     print("\n".join(inside_summary(result.fit)))
+    if m["final_ess"] < 0.2 * m["population_size"]:
+        print(
+            f"note: the last generation's weights are worth {m['final_ess']:.0f} equally weighted particles of "
+            f"{m['population_size']}; a larger population or population.transition: local spreads them",
+            file=sys.stderr,
+        )
     print(f"saved: {result.folder}")
     return EXIT_OK
 

@@ -98,6 +98,7 @@ def test_parameters_that_made_the_data_are_recovered(tmp_path: Path) -> None:
     lo, hi = weighted_quantiles(post[ECI].to_numpy(), w, [0.05, 0.95])
     assert hi - lo < 0.8 * 0.9 * prior_width, (lo, hi)  # informative: narrower than the prior's 90%
     assert len(result.generations) == 3 and (result.generations["epsilon"].diff().dropna() < 0).all()
+    assert result.generations["ess"].between(1, 20 + 1e-9).all()
     fit = pd.read_csv(result.folder / "fit.csv")
     assert list(fit["target"]) == list(spec["targets"]) and fit["inside"].dtype == bool
     for name in ("posterior_marginals", "posterior_pairs", "epsilon", "predictive"):

@@ -120,6 +120,7 @@ def calibrate(
         "generations": int(len(gens)),
         "simulations": int(history.total_nr_simulations),
         "final_epsilon": float(gens["epsilon"].iloc[-1]),
+        "final_ess": round(float(gens["ess"].iloc[-1]), 1),
         "resumed_from_generation": resumed_from,
         "sampler": "dask " + scheduler
         if scheduler

@@ -107,10 +107,19 @@ def posterior_table(cal: Calibration, history: Any) -> pd.DataFrame:
 
 
 def generations_table(history: Any) -> pd.DataFrame:
+    """Per generation: tolerance, runs, accepted particles, acceptance rate and the effective sample size of
+    the weights (``1 / sum(w^2)`` for normalised weights: how many equally weighted particles they are worth)."""
     pops = history.get_all_populations()
     pops = pops[pops["t"] >= 0].copy()
     pops["acceptance_rate"] = pops["particles"] / pops["samples"]
-    return pops[["t", "epsilon", "samples", "particles", "acceptance_rate"]].reset_index(drop=True)
+    pops["ess"] = [effective_sample_size(history.get_distribution(t=int(t))[1]) for t in pops["t"]]
+    return pops[["t", "epsilon", "samples", "particles", "acceptance_rate", "ess"]].reset_index(drop=True)
+
+
+def effective_sample_size(weights: Any) -> float:
+    w = np.asarray(weights, dtype=float)
+    w = w / w.sum()
+    return float(1 / np.sum(w * w))
 
 
 def draw_particles(posterior: pd.DataFrame, n: int, seed: int) -> tuple[np.ndarray, list[int]]:

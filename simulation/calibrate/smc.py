@@ -108,6 +108,9 @@ def build(cal: Calibration, jobs: int, scheduler: str | None = None) -> Any:
         ScaledDistance.of(cal.spec.targets),
         population_size=pop.size,
         eps=pyabc.QuantileEpsilon(alpha=pop.quantile),
+        transitions=pyabc.LocalTransition()
+        if pop.transition == "local"
+        else pyabc.MultivariateNormalTransition(),
         sampler=sampler(jobs, scheduler),
     )
 

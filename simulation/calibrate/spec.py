@@ -145,6 +145,11 @@ class PopulationSpec(Frozen):
     quantile: Float = Field(default=0.5, gt=0, lt=1)
     min_epsilon: Float = Field(default=0.0, ge=0)
     min_acceptance_rate: Float = Field(default=0.0, ge=0, le=1)
+    transition: Literal["multivariate_normal", "local"] = Field(
+        default="multivariate_normal",
+        description="How particles are perturbed: one normal kernel fitted to the whole generation, or a "
+        "kernel per particle from its nearest neighbours (pyabc's LocalTransition; for correlated posteriors).",
+    )
 
 
 class CalibrationSpec(Frozen):
