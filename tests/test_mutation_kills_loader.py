@@ -169,8 +169,9 @@ def test_pinned_paths_accumulate_down_an_extends_chain(tmp_path) -> None:
 
 
 def test_a_child_file_pins_what_it_sets_of_the_posterior_it_extends() -> None:
-    """The base file takes two parameters from a posterior; a file extending it sets one of them: that one is
-    pinned at the child's value (never drawn), the other still comes from the posterior."""
+    """The base file takes two parameters from a posterior, one of them (the research funding floor) with no
+    distribution anywhere else in the chain; a file extending it sets that one: it is pinned at the child's
+    value (never drawn), the other still comes from the posterior."""
     import shutil
     import uuid
 
@@ -181,26 +182,27 @@ def test_a_child_file_pins_what_it_sets_of_the_posterior_it_extends() -> None:
     from simulation.config.loader import REPO_DIR
     from simulation.seeding import draw_parameters, replicate_seeds
 
-    eci, dist = "world.eci_per_decade_compute", "world.distillation_efficacy"
+    eci, floor = "world.eci_per_decade_compute", "world.research_funding_floor"
     folder = REPO_DIR / "test-artifacts" / f"posterior-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     try:
-        particles = pd.DataFrame({eci: [4.6, 6.0, 7.4], dist: [0.01, 0.08, 0.15], "weight": [0.2, 0.5, 0.3]})
+        particles = pd.DataFrame({eci: [4.6, 6.0, 7.4], floor: [0.2, 0.3, 0.4], "weight": [0.2, 0.5, 0.3]})
         particles.to_parquet(folder / "posterior.parquet", index=False)
         ref = (folder / "posterior.parquet").relative_to(REPO_DIR).as_posix()
         (folder / "base.yaml").write_text(
             yaml.safe_dump({"extends": "tiny", "name": "base", "posterior": ref})
         )
+        assert floor not in load_scenario("tiny").uncertain  # only the posterior puts a distribution on it
         child = folder / "child.yaml"
         child.write_text(
             yaml.safe_dump(
-                {"extends": "base.yaml", "name": "child", "world": {"distillation_efficacy": 0.02}}
+                {"extends": "base.yaml", "name": "child", "world": {"research_funding_floor": 0.25}}
             )
         )
         sc = load_scenario(child)
-        assert sc.pinned == [dist] and sc.world.distillation_efficacy == 0.02
+        assert sc.pinned == [floor] and sc.world.research_funding_floor == 0.25
         drawn = [draw_parameters(sc, s) for s in replicate_seeds(1, 20)]
-        assert all(dist not in d for d in drawn)
+        assert all(floor not in d for d in drawn)
         assert {d[eci] for d in drawn} <= {4.6, 6.0, 7.4} and len({d[eci] for d in drawn}) > 1
     finally:
         shutil.rmtree(folder, ignore_errors=True)
