@@ -1,5 +1,6 @@
 """Agent-based simulation of the open-weight vs closed AI model ecosystem (Mesa)."""
 
+from .calibrate import calibrate
 from .compare import CompareError, compare
 from .config import Scenario, ScenarioError, load_scenario
 from .config.parameters import parameters
@@ -11,7 +12,8 @@ run = simulate  # ``simulation.run(scenario, replicates=20, seed=1) -> Results``
 # ``simulation.compare([run_dir, ...], reference=None, out="outputs") -> Path`` (the function shadows the
 # module of the same name; import its other names with ``from simulation.compare import ...``)
 # ``simulation.sweep(base, parameters, sampler=..., n=...) -> SweepResult`` (likewise shadows the package
-# of the same name; import its other names with ``from simulation.sweep import ...``)
+# of the same name; import its other names with ``from simulation.sweep import ...``); so does
+# ``simulation.calibrate(spec, out=None, jobs=None) -> CalibrationResult`` (ABC-SMC, extra ``.[calibrate]``)
 
 __version__ = "0.1.0"
 
@@ -21,6 +23,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "calibrate",
     "compare",
     "lever_effects",
     "load_scenario",
