@@ -229,3 +229,38 @@ def test_research_rescores_weights_already_on_the_market_in_place(make_model) ->
     model.take_market_snapshot()
     model.market_research(lab, [Offer(CLOSED, lab.capability_true_eci, lab.released_training_flop)])
     assert shapes == [4]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="bug (since 340da06): dispose() leaves the market research snapshot (_snapshot: a Market and a "
+    "utility matrix), research_idx and weights_of (OpenWeights agents) on the model, so a sweep worker keeps "
+    "~51 KB a run instead of ~11 KB (tests/test_reproducibility.py::test_memory_stays_flat_over_many_runs)",
+)
+def test_dispose_leaves_no_arrays_markets_or_agents_behind(make_model) -> None:
+    import mesa
+
+    from simulation.agents import Market
+
+    def holds(value) -> bool:
+        if isinstance(value, np.ndarray):
+            return value.size > 0
+        if isinstance(value, Market | mesa.Agent):
+            return True
+        if isinstance(value, dict):
+            return any(holds(v) for v in value.values())
+        if isinstance(value, tuple | list | set):
+            return any(holds(v) for v in value)
+        return False
+
+    model = make_model(
+        {
+            "policy.ban.active": True,
+            "policy.ban.jurisdiction": "us",
+            "policy.ban.threshold_flop": 1e25,
+            "labs.open_us.ban_response": "close",
+        }
+    )
+    model.step()  # open_us leaves its weights; the month's research snapshot is taken
+    model.dispose()
+    assert [name for name, value in vars(model).items() if holds(value)] == []
