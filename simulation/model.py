@@ -414,6 +414,8 @@ class EcosystemModel(mesa.Model):
         self.lab_list, self.open_weights, self.offerings = [], [], []
         self.population = self.datacollector = self.history = self.current = None  # type: ignore[assignment]
         self.users = self.usage = self.finance_draws = self.params = self._events = None  # type: ignore[assignment]
+        self._snapshot = self.research_idx = None  # type: ignore[assignment]
+        self.weights_of = {}
 
     # -- metrics ------------------------------------------------------------------------------------------
     def record(self) -> None:

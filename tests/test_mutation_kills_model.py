@@ -231,12 +231,6 @@ def test_research_rescores_weights_already_on_the_market_in_place(make_model) ->
     assert shapes == [4]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (since 340da06): dispose() leaves the market research snapshot (_snapshot: a Market and a "
-    "utility matrix), research_idx and weights_of (OpenWeights agents) on the model, so a sweep worker keeps "
-    "~51 KB a run instead of ~11 KB (tests/test_reproducibility.py::test_memory_stays_flat_over_many_runs)",
-)
 def test_dispose_leaves_no_arrays_markets_or_agents_behind(make_model) -> None:
     import mesa
 

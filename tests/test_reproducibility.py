@@ -99,11 +99,6 @@ def test_cash_reconciles_from_the_saved_lab_table() -> None:
         np.testing.assert_allclose(lab["cash_usd"].iloc[1:], expected.iloc[1:], rtol=1e-12)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug (since 340da06): dispose() keeps the market research snapshot, research_idx and weights_of, "
-    "~51 KB a run (tests/test_mutation_kills_model.py::test_dispose_leaves_no_arrays_markets_or_agents_behind)",
-)
 def test_memory_stays_flat_over_many_runs() -> None:
     """A sweep worker runs thousands of models: what a run leaves behind must be small (Mesa < 3.4 keeps
     every model alive, mesa#3179; ``EcosystemModel.dispose`` empties it). Undisposed, a tiny run leaves

@@ -129,7 +129,7 @@ def test_events_are_swept_by_their_own_paths(tmp_path: Path) -> None:
         "ban",
         {"events.0.at": ["2025-03", "2025-09"], "events.0.set.policy.ban.active": [False, True]},
         sampler="grid",
-        outcomes=["region_us_open_share_domestic", "region_us_open_share_domestic_end"],
+        outcomes=["region_us_open_share_domestic", "labs_release_capped_end", "labs_release_offshore_end"],
         months=13,  # the shipped event (2026-01, tick 12) must be inside the horizon to be moved
         n_adopters=400,
         common_seeds=True,
@@ -138,9 +138,9 @@ def test_events_are_swept_by_their_own_paths(tmp_path: Path) -> None:
         progress=False,
     )
     runs = res.runs.set_index(["events.0.at", "events.0.set.policy.ban.active"])
-    end = runs["region_us_open_share_domestic_end"]
-    assert end.loc[("2025-03", False)] == end.loc[("2025-09", False)]  # no ban: its month changes nothing
-    assert end.loc[("2025-03", True)] < end.loc[("2025-03", False)]  # Meta turns closed, users drift away
+    answers = runs["labs_release_capped_end"] + runs["labs_release_offshore_end"]
+    assert answers.loc[("2025-03", False)] == answers.loc[("2025-09", False)] == 0  # no ban, no answer
+    assert answers.loc[("2025-03", True)] > 0  # bound US labs cap their runs or release from abroad
     series = res.series.pivot(index="tick", columns="run", values="region_us_open_share_domestic")
     late_on = int(runs.loc[("2025-09", True), "run"])
     off = int(runs.loc[("2025-09", False), "run"])
