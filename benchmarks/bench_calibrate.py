@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from simulation.calibrate import calibrate, load_spec  # noqa: E402
+from simulation.calibrate.outputs import inside_summary  # noqa: E402
 from simulation.calibrate.spec import Calibration, _centre  # noqa: E402
 from simulation.calibrate.statistics import run_statistics  # noqa: E402
 
@@ -103,9 +104,11 @@ def time_calibration(spec: str, jobs: int) -> None:
         f"{cpu / runs:.3f} CPU s per run; target under 20 min on 2 cores; load average now "
         f"{os.getloadavg()[0]:.1f}"
     )
+    print(f"  final tolerance {m['final_epsilon']:.3g}, effective sample size {m['final_ess']:.0f}")
     print(
-        f"  final tolerance {m['final_epsilon']:.3g}; {m['targets_inside']}/{m['targets']} observations inside"
+        f"  {m['targets_inside']}/{m['targets']} observations inside the posterior predictive 90% interval:"
     )
+    print("\n".join(inside_summary(result.fit)))
 
 
 def main() -> None:
