@@ -15,9 +15,10 @@ import yaml
 
 import simulation
 from simulation.config import ScenarioError, load_scenario, pin
+from simulation.config.loader import posterior_columns
 from simulation.model import EcosystemModel
 
-PATH = "world.distillation_efficacy"  # uncertain in the baseline: uniform(0.06, 0.10)
+PATH = "world.distillation_efficacy"  # drawn in the baseline: a column of its calibrated posterior
 SMALL = {"adopters.n": 60, "adopters.burn_in_months": 1}
 
 
@@ -28,9 +29,9 @@ def child(tmp_path: Path, body: dict, name: str = "child") -> Path:
 
 
 def test_baseline_draws_the_parameter():
-    """The premise: without an explicit value the parameter is uncertain and drawn."""
+    """The premise: without an explicit value the parameter is drawn (from the baseline's posterior)."""
     sc = load_scenario("baseline")
-    assert PATH in sc.uncertain and sc.pinned == []
+    assert PATH in posterior_columns(sc.posterior) and sc.pinned == []
     res = simulation.run("tiny", replicates=2, months=2, overrides=SMALL)
     assert PATH in res.draws.columns and res.draws[PATH].nunique() == 2
 
@@ -39,7 +40,7 @@ def test_a_child_file_pins_what_it_sets(tmp_path):
     sc = load_scenario(child(tmp_path, {"world": {"distillation_efficacy": 0.04}}))
     assert sc.world.distillation_efficacy == 0.04
     assert PATH not in sc.uncertain and sc.pinned == [PATH]
-    assert "world.rl_gain_eci_per_month" in sc.uncertain  # the others stay uncertain
+    assert "world.rl_gain_eci_per_month" in posterior_columns(sc.posterior)  # the others are still drawn
 
 
 def test_a_child_value_out_of_bounds_is_refused(tmp_path):
@@ -58,7 +59,8 @@ def test_a_grandchild_keeps_the_pin(tmp_path):
 
 
 def test_a_child_may_make_it_uncertain_again(tmp_path):
-    body = {"uncertain": {PATH: {"dist": "uniform", "low": 0.01, "high": 0.02}}}
+    """Without the posterior (``posterior: null``) a child's distribution applies (docs/calibration.md)."""
+    body = {"posterior": None, "uncertain": {PATH: {"dist": "uniform", "low": 0.01, "high": 0.02}}}
     sc = load_scenario(child(tmp_path, body))
     assert sc.uncertain[PATH].high == 0.02 and sc.pinned == []
 
