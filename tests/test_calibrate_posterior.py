@@ -49,7 +49,10 @@ def draws(scenario: simulation.Scenario, n: int, seed: int = 1) -> pd.DataFrame:
 def test_each_replicate_takes_one_whole_particle(folder: Path) -> None:
     sc = load_scenario(scenario_file(folder))
     assert ECI not in sc.uncertain and DIST not in sc.uncertain  # the posterior replaces the distributions
-    assert "world.rl_gain_eci_per_month" in sc.uncertain  # others stay uncertain
+    assert (
+        sc.posterior
+        == scenario_file(folder, None).relative_to(REPO_DIR).parent.joinpath("posterior.parquet").as_posix()
+    )  # this file's posterior replaces the one it inherits
     assert sc.world.eci_per_decade_compute == pytest.approx(float(PARTICLES[ECI] @ PARTICLES["weight"]))
     d = draws(sc, 400)
     pairs = set(zip(d[ECI], d[DIST], strict=True))
@@ -187,9 +190,10 @@ def test_the_fingerprint_follows_code_and_scenario_not_comments_or_draw_choices(
     model.write_text(model.read_text() + "\n# a comment\n")
     assert model_fingerprint(cal, root=tmp_path) == first
     raw = yaml.safe_load(scenario.read_text())
-    raw.pop("uncertain")
-    scenario.write_text(yaml.safe_dump({**raw, "posterior": "calibration/base/posterior.parquet"}))
-    assert model_fingerprint(cal, root=tmp_path) == first  # switching to the posterior keeps it fresh
+    raw.pop("posterior", None)
+    world_uncertain = {"world.rl_gain_eci_per_month": {"dist": "uniform", "low": 0.3, "high": 0.7}}
+    scenario.write_text(yaml.safe_dump({**raw, "uncertain": world_uncertain}))
+    assert model_fingerprint(cal, root=tmp_path) == first  # drawing from distributions or a posterior: same
     model.write_text(model.read_text() + "\nX = 1\n")
     assert model_fingerprint(cal, root=tmp_path) != first
     model.write_text(model.read_text().replace("\nX = 1\n", ""))

@@ -18,7 +18,7 @@ from functools import cache
 from typing import Any
 
 from ..config import Scenario, ScenarioError, add_months, load_scenario, with_changes
-from ..config.loader import SCENARIO_DIR, get_path
+from ..config.loader import SCENARIO_DIR, get_path, posterior_columns
 
 NAME_SHOWN = 60  # characters of a refused scenario value echoed in the message
 ADOPTERS = 3_000  # fewer than a full run's 10,000, so stepping and re-running feel immediate
@@ -148,8 +148,9 @@ def changes(levers: Levers, base: Scenario) -> dict[str, Any]:
     uncertain = _still_uncertain(dump["uncertain"], dropped, {old: new for new, old in enumerate(kept)})
     if uncertain != dump["uncertain"]:
         out["uncertain"] = uncertain
-    # distributions a lever replaced with its value are pinned (recorded in a saved run's manifest)
-    moved = [p for p in dump["uncertain"] if p in dropped]
+    # distributions and posterior columns a lever replaced with its value are pinned (recorded in a saved
+    # run's manifest; a pinned posterior column is not drawn)
+    moved = [p for p in [*dump["uncertain"], *posterior_columns(base.posterior)] if p in dropped]
     if moved:
         out["pinned"] = list(dict.fromkeys([*dump["pinned"], *moved]))
     return out

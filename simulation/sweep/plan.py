@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Scenario, ScenarioError, pin, with_changes
-from ..config.loader import get_path
+from ..config.loader import get_path, posterior_columns
 from ..experiments.runner import prepare
 from . import samplers
 from .samplers import Kind
@@ -97,11 +97,10 @@ def make_plan(spec: SweepSpec, base: Scenario | None = None, file: str | Path | 
     """Check ``spec`` against its base scenario (``base`` if given, else ``spec.base``) and plan the runs."""
     scenario = _base_scenario(spec, base, file)
     kinds = {path: _check_parameter(scenario, path, spec, file) for path in spec.parameters}
-    if any(p in scenario.uncertain for p in spec.parameters):  # swept values win over distributions
+    drawn = set(scenario.uncertain) | set(posterior_columns(scenario.posterior))
+    if any(p in drawn for p in spec.parameters):  # swept values win over distributions and posteriors
         current = scenario.model_dump()
-        scenario = pin(
-            scenario, {p: get_path(current, p) for p in spec.parameters if p in scenario.uncertain}
-        )
+        scenario = pin(scenario, {p: get_path(current, p) for p in spec.parameters if p in drawn})
     scalars, series = resolve_outcomes(spec.outcomes, metric_names(scenario), file)
     matrix = samplers.design(spec)
     samples = samplers.sample_values(spec, kinds, matrix)
