@@ -100,17 +100,26 @@ def squeeze_effects(base: pd.DataFrame, squeeze: pd.DataFrame, event_tick: int) 
     last = int(diff["tick"].max())
     rows = []
     for outcome in outcomes:
-        lag = np.nan
+        lag = first = np.nan
         for k in range(0, last - event_tick - SQUEEZE_LAG_WINDOW_MONTHS + 2):
             lo_tick = event_tick + k
             window = diff[(diff["tick"] >= lo_tick) & (diff["tick"] < lo_tick + SQUEEZE_LAG_WINDOW_MONTHS)]
-            _, lo, hi = mean_interval(window.groupby("replicate")[outcome].mean().to_numpy(float))
+            mean, lo, hi = mean_interval(window.groupby("replicate")[outcome].mean().to_numpy(float))
             if lo > 0 or hi < 0:
-                lag = float(k)
+                lag, first = float(k), mean
                 break
         tail = diff[diff["tick"] > last - LAST_MONTHS].groupby("replicate")[outcome].mean()
         effect, lo, hi = mean_interval(tail.to_numpy(float))
-        rows.append({"outcome": outcome, "lag_months": lag, "effect": effect, "ci5": lo, "ci95": hi})
+        rows.append(
+            {
+                "outcome": outcome,
+                "lag_months": lag,
+                "first_effect": first,
+                "effect": effect,
+                "ci5": lo,
+                "ci95": hi,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -245,17 +254,19 @@ def markdown(f: Findings) -> str:
         f"paired mean has a 90% interval excluding zero (none: never). Size: mean over the last {LAST_MONTHS} "
         "months.",
         "",
-        "| outcome | lag (months) | effect, last 12 months | 90% interval |",
-        "|---|---:|---:|---:|",
+        "| outcome | lag (months) | effect in that first window | effect, last 12 months | 90% interval |",
+        "|---|---:|---:|---:|---:|",
     ]
     for r in f.squeeze.itertuples():
         share = r.outcome.startswith("open_usage")
         lag = "none" if np.isnan(r.lag_months) else f"{r.lag_months:.0f}"
         if share:
+            first = "" if np.isnan(r.first_effect) else f"{_pct(r.first_effect)} points"
             effect, interval = f"{_pct(r.effect)} points", _interval(r.ci5, r.ci95)
         else:
+            first = "" if np.isnan(r.first_effect) else f"{r.first_effect:+.2f} months"
             effect, interval = f"{r.effect:+.2f} months", _interval(r.ci5, r.ci95, scale=1.0, digits=2)
-        lines.append(f"| `{r.outcome}` | {lag} | {effect} | {interval} |")
+        lines.append(f"| `{r.outcome}` | {lag} | {first} | {effect} | {interval} |")
     c = f.consortium_cost
     lines += [
         "",

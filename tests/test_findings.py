@@ -100,6 +100,7 @@ def test_squeeze_lag_is_the_first_window_whose_interval_excludes_zero() -> None:
             rows_s.append(shifted)
     table = squeeze_effects(_model(rows_b), _model(rows_s), event_tick=10).set_index("outcome")
     assert table.loc["gap_months_true", "lag_months"] == 2.0  # window 12-14 holds tick 14
+    assert table.loc["gap_months_true", "first_effect"] == pytest.approx(1.1 / 3)  # one shifted month of 3
     assert table.loc["gap_months_true", "effect"] == pytest.approx(1.1)  # last 12 months
     assert np.isnan(table.loc["gap_months_benchmark", "lag_months"])  # never moves
 

@@ -116,8 +116,8 @@ def test_funding_squeeze_shortens_runways_at_once_and_bends_capability_months_la
     assert cap_diff.loc[: t0 + 2].abs().max() < 1e-9  # releases carry what was trained months before
     first_below = cap_diff[cap_diff < -1e-9].index.min()
     assert t0 + 3 <= first_below <= t0 + 9, first_below
-    mean, lo, _ = paired(sc.name, "gap_months_true", int(first_below))
-    assert lo > 0, (mean, lo)  # the gap widens once the weaker releases are out
+    mean, lo, _ = paired(sc.name, "gap_months_benchmark", int(first_below))
+    assert lo > 0, (mean, lo)  # the benchmark gap widens once the weaker releases are out
 
 
 def test_consortium_lifts_sovereign_open_share_and_survives() -> None:  # F12
