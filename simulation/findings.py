@@ -26,6 +26,8 @@ from .levers import fingerprint, mean_interval
 
 DEFAULTS = {"replicates": 10, "seed": 1, "n_adopters": 2000}
 SQUEEZE_LAG_WINDOW_MONTHS = 3
+# the least paired effect that counts as the squeeze showing (a consistent but negligible difference does not)
+MATERIAL = {"gap_months_benchmark": 0.25, "gap_months_true": 0.25, "open_usage_share_origin_china": 0.005}
 LAST_MONTHS = 12
 
 
@@ -92,8 +94,8 @@ def ban_answers(labs: pd.DataFrame, bloc: str = "us") -> pd.DataFrame:
 
 def squeeze_effects(base: pd.DataFrame, squeeze: pd.DataFrame, event_tick: int) -> pd.DataFrame:
     """For the gaps and the Chinese open usage share: the lag (months from the squeeze to the first
-    ``SQUEEZE_LAG_WINDOW_MONTHS``-month window whose paired mean has a 90% interval excluding zero; NaN if
-    none) and the paired effect over the last ``LAST_MONTHS`` months."""
+    ``SQUEEZE_LAG_WINDOW_MONTHS``-month window whose paired mean has a 90% interval excluding zero and is at
+    least ``MATERIAL`` in size; NaN if none) and the paired effect over the last ``LAST_MONTHS`` months."""
     outcomes = ["gap_months_benchmark", "gap_months_true", "open_usage_share_origin_china"]
     keyed = [frame.set_index(["replicate", "tick"])[outcomes] for frame in (base, squeeze)]
     diff = (keyed[1] - keyed[0]).reset_index()
@@ -105,7 +107,7 @@ def squeeze_effects(base: pd.DataFrame, squeeze: pd.DataFrame, event_tick: int) 
             lo_tick = event_tick + k
             window = diff[(diff["tick"] >= lo_tick) & (diff["tick"] < lo_tick + SQUEEZE_LAG_WINDOW_MONTHS)]
             mean, lo, hi = mean_interval(window.groupby("replicate")[outcome].mean().to_numpy(float))
-            if lo > 0 or hi < 0:
+            if (lo > 0 or hi < 0) and abs(mean) >= MATERIAL[outcome]:
                 lag, first = float(k), mean
                 break
         tail = diff[diff["tick"] > last - LAST_MONTHS].groupby("replicate")[outcome].mean()
@@ -251,8 +253,8 @@ def markdown(f: Findings) -> str:
         "## Chinese funding squeeze: lag and size",
         "",
         f"Lag: months from the squeeze (2026-07) to the first {SQUEEZE_LAG_WINDOW_MONTHS}-month window whose "
-        f"paired mean has a 90% interval excluding zero (none: never). Size: mean over the last {LAST_MONTHS} "
-        "months.",
+        "paired mean has a 90% interval excluding zero and is at least 0.25 months (gaps) or 0.5 points "
+        f"(shares) in size (none: never). Size: mean over the last {LAST_MONTHS} months.",
         "",
         "| outcome | lag (months) | effect in that first window | effect, last 12 months | 90% interval |",
         "|---|---:|---:|---:|---:|",
