@@ -879,8 +879,15 @@ def _names(sc: Scenario) -> dict[str, list[str]]:
         "region": regions,
         "bloc": blocs,
         "home": [r for r in regions if r in blocs],
-        "parameter": sorted(sc.uncertain),
+        "parameter": sorted(_drawn(sc)),
     }
+
+
+def _drawn(sc: Scenario) -> set[str]:
+    """Paths the scenario draws per replicate: its distributions and its posterior's columns not pinned."""
+    from .config.loader import posterior_columns
+
+    return set(sc.uncertain) | {c for c in posterior_columns(sc.posterior) if c not in sc.pinned}
 
 
 def _expand(column: Column, names: Mapping[str, list[str]]) -> Iterator[tuple[str, Column]]:
@@ -907,7 +914,10 @@ def _parameter_column(member: Column, sc: Scenario, schema: Mapping[str, Any]) -
     p = schema.get(path)
     described = f" {p.description}" if p is not None and p.description else ""
     unit = (p.unit if p is not None else unit_of(path.rsplit(".", 1)[-1])) or "as in the scenario"
-    dist = p.uncertain if p is not None and p.uncertain else type(sc.uncertain[path]).__name__
+    if path in sc.uncertain:
+        dist = p.uncertain if p is not None and p.uncertain else type(sc.uncertain[path]).__name__
+    else:
+        dist = f"the calibration posterior {sc.posterior} (one particle per replicate)"
     meaning = f"{member.meaning}{described}"
     return replace(member, meaning=meaning, unit=unit, formula=f"{member.formula}; drawn from {dist}")
 
@@ -925,9 +935,10 @@ def declarations(table: str, columns: Sequence[str], scenario: Scenario | Mappin
             f"python -m simulation.datadict > {DOCS_PAGE}"
         )
     found = [catalogue[c] for c in columns]
-    if table == TABLES["draws"] and any(c.name in sc.uncertain for c in found):
+    drawn = _drawn(sc) if table == TABLES["draws"] else set()
+    if any(c.name in drawn for c in found):
         schema = {p.path: p for p in parameters(sc)}
-        found = [_parameter_column(c, sc, schema) if c.name in sc.uncertain else c for c in found]
+        found = [_parameter_column(c, sc, schema) if c.name in drawn else c for c in found]
     return found
 
 

@@ -52,6 +52,7 @@ import yaml
 from pandas.api import types as ptypes
 
 from .config import ScenarioError, add_months, scenario_from_dict
+from .config.loader import posterior_columns
 
 if TYPE_CHECKING:
     from .experiments import Results
@@ -648,11 +649,26 @@ def _load(path: Path, manifest: dict[str, Any]) -> RunData:
                 f"expected {' or '.join(columns[column])}"
             )
     draws_file = TABLES["draws"]
-    extra = [c for c in tables[draws_file]["columns"] if c not in required[draws_file]]
+    # a scenario with a calibration posterior also draws its columns (read from the repository's file)
+    posterior = scenario.get("posterior")
+    from_posterior = set(posterior_columns(posterior)) if isinstance(posterior, str) else set()
+    extra = [
+        c for c in tables[draws_file]["columns"] if c not in required[draws_file] and c not in from_posterior
+    ]
     if extra:
         raise RunFolderError(
             f"{path}: {MANIFEST}: tables.{draws_file} lists {_show(extra[0])}, which the scenario does not "
-            "make uncertain; expected replicate, model_seed and one column per uncertain parameter"
+            "make uncertain; expected replicate, model_seed and one column per uncertain or posterior parameter"
+        )
+    wrong = [
+        c
+        for c in from_posterior & set(tables[draws_file]["columns"])
+        if tables[draws_file]["types"][c] not in NUMBER
+    ]
+    if wrong:
+        raise RunFolderError(
+            f"{path}: {MANIFEST}: tables.{draws_file} gives posterior column {_show(wrong[0])} the type "
+            f"{tables[draws_file]['types'][wrong[0]]}; expected {' or '.join(NUMBER)}"
         )
     frames = {}
     for name in required:

@@ -20,7 +20,7 @@ from .loader import load_scenario
 from .schema import Scenario
 
 # sections that are not parameters: identity, tables of claims, and the loader's own records
-SKIPPED = {"name", "description", "expected_effects", "uncertain", "pinned"}
+SKIPPED = {"name", "description", "expected_effects", "uncertain", "pinned", "posterior"}
 
 # unit from the end of a parameter's name (the schema puts units in names where they are ambiguous)
 UNIT_SUFFIXES: list[tuple[str, str]] = [
@@ -171,6 +171,8 @@ def _row(
     if dist is not None:
         args = ", ".join(f"{k}={v!r}" for k, v in dist.model_dump(exclude={"dist"}).items() if v is not None)
         uncertain = f"{dist.dist}({args})"
+    elif path not in sc.pinned and path in _posterior_columns(sc.posterior):
+        uncertain = f"posterior({sc.posterior})"  # one particle per replicate; the value is its weighted mean
     return Parameter(
         path=path,
         type=type(value).__name__ if value is not None else "null",
@@ -184,6 +186,12 @@ def _row(
         uncertain=uncertain,
         pinned=path in sc.pinned,
     )
+
+
+def _posterior_columns(ref: str | None) -> tuple[str, ...]:
+    from .loader import posterior_columns  # loader imports this module's callers: import late
+
+    return posterior_columns(ref)
 
 
 def unit_of(name: str) -> str:
