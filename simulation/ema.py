@@ -4,7 +4,9 @@ discovery (PRIM, CART, feature scoring). The ``ema`` extra: ``pip install -e ".[
 ``ema_model("baseline")`` gives a model whose
 
 - **uncertainties** are the scenario's ``uncertain:`` distributions, one per dotted path (EMA samples each
-  uniformly over a range: see :func:`uncertainty_range`), plus any given with ``uncertainties=``;
+  uniformly over a range: see :func:`uncertainty_range`), plus any given with ``uncertainties=``; a
+  calibration ``posterior:`` (the baseline's) is held at its weighted mean, not drawn: give the calibrated
+  parameters to explore as ``uncertainties=`` (for example their posterior 5-95% ranges, docs/calibration.md);
 - **levers** are the what-if page's value levers (``dashboard.levers.VALUE_LEVERS``), each over the range
   of its low and high settings in ``simulation.levers`` (docs/levers.md), and the ban on/off (``ban``);
 - **outcomes** are sweep outcome names (``sweep.plan.DEFAULT_OUTCOMES`` by default): ``metric_end`` /
@@ -233,6 +235,10 @@ def ema_model(
         name: EMA's model name (default: the scenario's name, letters and digits only).
     """
     sc = prepare(scenario, months=months, n_adopters=n_adopters)
+    if sc.posterior is not None:
+        # a calibration posterior is held at its weighted mean (what the loaded scenario holds): EMA explores
+        # ranges, one value per input, so give the calibrated parameters you want explored as uncertainties=
+        sc = with_changes(sc, {"posterior": None})
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1 (got {replicates})")
     if not 0 < tail < 0.5:

@@ -809,7 +809,8 @@ def _read_scenario(folder: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     for key, value in facts.items():
         if manifest[key] != value:
             raise RunFolderError(f"{folder}: {MANIFEST} and {SCENARIO_FILE} disagree on {key}")
-    dropped = [p for p in manifest["pinned"] if p in scenario.uncertain]
+    drawn_columns = set(manifest["tables"][TABLES["draws"]]["columns"])  # what the run drew per replicate
+    dropped = [p for p in manifest["pinned"] if p in scenario.uncertain or p in drawn_columns]
     if dropped:
         raise RunFolderError(
             f"{folder}: {MANIFEST}: pinned lists {_show(dropped[0])}, which the scenario still draws"

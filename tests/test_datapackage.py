@@ -259,7 +259,7 @@ def test_families_expand_with_the_scenarios_names(tiny) -> None:
     (drawn,) = describe_columns(
         "draws", ["world.rl_gain_eci_per_month"], tiny, {"world.rl_gain_eci_per_month": "float"}
     )
-    assert drawn["unit"] == "ECI points per month" and "uniform" in drawn["formula"]
+    assert drawn["unit"] == "ECI points per month" and "calibration posterior" in drawn["formula"]
     assert "Online-RL gain" in drawn["description"]
 
 

@@ -27,13 +27,27 @@ from simulation.sweep.plan import DEFAULT_OUTCOMES  # noqa: E402
 from simulation.sweep.task import scalar_outcomes  # noqa: E402
 
 TINY = {"months": 6, "n_adopters": 80}  # about 0.1 s a run
-DISTILLATION = "world.distillation_efficacy"  # uncertain in the baseline (and tiny): uniform(0.06, 0.10)
+DISTILLATION = "world.distillation_efficacy"  # uncertain in TINY_SC: uniform(0.06, 0.10)
+# tiny extends the baseline, which draws from its calibration posterior (held at its mean in EMA); the
+# tests' scenario makes four world parameters uncertain again, as the baseline did before its calibration
+TINY_SC = with_changes(
+    load_scenario("tiny"),
+    {
+        "posterior": None,
+        "uncertain": {
+            "world.eci_per_decade_compute": {"dist": "triangular", "low": 4.5, "mode": 6.0, "high": 7.5},
+            DISTILLATION: {"dist": "uniform", "low": 0.06, "high": 0.10},
+            "world.rl_gain_eci_per_month": {"dist": "uniform", "low": 0.3, "high": 0.7},
+            "world.spillover_rate_per_month": {"dist": "uniform", "low": 0.01, "high": 0.03},
+        },
+    },
+)
 Point = getattr(ema, "Sample", None) or ema.Scenario  # EMA 3 calls a scenario or policy a Sample
 
 
 @pytest.fixture(scope="module")
 def tiny_model():
-    return sema.ema_model("tiny", **TINY)
+    return sema.ema_model(TINY_SC, **TINY)
 
 
 def uncertainties(model) -> dict[str, tuple[str, float | None, float | None]]:
@@ -50,7 +64,7 @@ def uncertainties(model) -> dict[str, tuple[str, float | None, float | None]]:
 
 
 def test_uncertainties_are_the_scenarios_distributions(tiny_model):
-    sc = load_scenario("tiny")
+    sc = TINY_SC
     assert sc.uncertain, "the premise: tiny (the baseline) has uncertain parameters"
     expected = {}
     for path, dist in sc.uncertain.items():  # the baseline's are uniform or triangular: their support
@@ -89,7 +103,7 @@ def test_normal_and_lognormal_are_explored_from_their_1st_to_99th_percentile():
         "policy.ban.active": {"dist": "choice", "values": [False, True]},
         "labs.meta.ban_response": ["close", "stop_open_releases"],
     }
-    model = sema.ema_model("tiny", **TINY, levers=[], uncertainties=given, outcomes=["gap_months_true_end"])
+    model = sema.ema_model(TINY_SC, **TINY, levers=[], uncertainties=given, outcomes=["gap_months_true_end"])
     got = uncertainties(model)
     z = NormalDist().inv_cdf(0.99)
     assert got["world__rl_gain_eci_per_month"][1:] == pytest.approx((0.5 - z * 0.1, 0.5 + z * 0.1), rel=1e-5)
@@ -104,7 +118,7 @@ def test_normal_and_lognormal_are_explored_from_their_1st_to_99th_percentile():
 def test_given_uncertainties_are_checked_against_the_schema():
     def build(given):
         return sema.ema_model(
-            "tiny", **TINY, levers=[], uncertainties=given, outcomes=["gap_months_true_end"]
+            TINY_SC, **TINY, levers=[], uncertainties=given, outcomes=["gap_months_true_end"]
         )
 
     with pytest.raises(ValueError, match=r"world.distillation_efficacy: .*schema's bounds \[0, 1\]"):
@@ -121,7 +135,7 @@ def test_given_uncertainties_are_checked_against_the_schema():
     got = uncertainties(model)
     assert got["world__distillation_efficacy"] == ("RealParameter", 0.02, 0.15)  # replaces the scenario's
     assert got["labs__deepseek__training_efficiency"] == ("RealParameter", 1.0, 8.0)
-    assert len(got) == len(load_scenario("tiny").uncertain) + 1
+    assert len(got) == len(TINY_SC.uncertain) + 1
 
 
 def test_levers_are_the_what_if_levers(tiny_model):
@@ -131,7 +145,7 @@ def test_levers_are_the_what_if_levers(tiny_model):
         if field in sema.LOG_LEVERS:
             settings = [math.log10(v) for v in settings]
         assert sema.LEVER_RANGES[field] == (min(settings), max(settings)), field
-    sc = load_scenario("tiny")
+    sc = TINY_SC
     expected = {
         f + ("_log10" if f in sema.LOG_LEVERS else "")
         for f, (path, _) in VALUE_LEVERS.items()
@@ -149,12 +163,12 @@ def test_levers_are_the_what_if_levers(tiny_model):
     assert threshold.path == "policy.ban.threshold_flop" and threshold.value(26.0) == 1e26
 
     # asked for by name, a lever takes its parameter from the uncertainties
-    model = sema.ema_model("tiny", **TINY, levers=["distillation_efficacy"], outcomes=["gap_months_true_end"])
+    model = sema.ema_model(TINY_SC, **TINY, levers=["distillation_efficacy"], outcomes=["gap_months_true_end"])
     assert [lv.name for lv in model.levers] == ["distillation_efficacy"]
     assert "world__distillation_efficacy" not in {u.name for u in model.uncertainties}
     # a parameter the user pinned is neither an uncertainty nor, by default, a lever
     fixed = sema.ema_model(
-        pin(prepare("tiny", **TINY), {DISTILLATION: 0.08}), outcomes=["gap_months_true_end"]
+        pin(prepare(TINY_SC, **TINY), {DISTILLATION: 0.08}), outcomes=["gap_months_true_end"]
     )
     assert DISTILLATION not in sema.paths(fixed).values()
     # a lever set by a scenario event sets that event's value; the consortium lever needs a consortium lab
@@ -168,14 +182,14 @@ def test_levers_are_the_what_if_levers(tiny_model):
     budget = sema.inputs(model)[-1]
     assert budget.path == "labs.consortium.subsidy_usd_per_month" and budget.value(100) == 1e8
     with pytest.raises(ValueError, match="no 'consortium' lab"):
-        sema.ema_model("tiny", **TINY, levers=["consortium_budget_musd"])
+        sema.ema_model(TINY_SC, **TINY, levers=["consortium_budget_musd"])
     with pytest.raises(ValueError, match=r"china_capital: .*schema's bounds \[0, 10\]"):
-        sema.ema_model("tiny", **TINY, levers={"china_capital": (0.5, 20)})
+        sema.ema_model(TINY_SC, **TINY, levers={"china_capital": (0.5, 20)})
     with pytest.raises(ValueError, match="unknown lever"):
-        sema.ema_model("tiny", **TINY, levers=["interest_rate"])
+        sema.ema_model(TINY_SC, **TINY, levers=["interest_rate"])
     with pytest.raises(ValueError, match="cannot be both"):
         sema.ema_model(
-            "tiny", **TINY, levers=["distillation_efficacy"], uncertainties={DISTILLATION: (0, 0.2)}
+            TINY_SC, **TINY, levers=["distillation_efficacy"], uncertainties={DISTILLATION: (0, 0.2)}
         )
 
 
@@ -185,12 +199,13 @@ def test_the_ban_lever_switches_the_ban_off_and_on():
     off, on = bases[False], bases[True]
     assert not off.policy.ban.active and not any(e.set.get(BAN_ACTIVE) for e in off.events)
     assert [e.at for e in on.events if e.set.get(BAN_ACTIVE) is True] == ["2026-01"]  # its own start
-    assert bases[None] == prepare("ban")  # the lever left out: the scenario as it is
-    tiny = sema.ema_model("tiny", **TINY, levers=["ban"], outcomes=["gap_months_true_end"]).function.bases
-    start = load_scenario("tiny").start
+    # the lever left out: the scenario as it is, its calibration posterior held at its mean
+    assert bases[None] == with_changes(prepare("ban"), {"posterior": None})
+    tiny = sema.ema_model(TINY_SC, **TINY, levers=["ban"], outcomes=["gap_months_true_end"]).function.bases
+    start = TINY_SC.start
     assert [e.at for e in tiny[True].events] == [add_months(start, 5)]  # 12 months in, at most the last
     with pytest.raises(ValueError, match="outside the run"):
-        sema.ema_model("tiny", **TINY, levers=["ban"], ban_from="2031-01")
+        sema.ema_model(TINY_SC, **TINY, levers=["ban"], ban_from="2031-01")
 
 
 def test_outcomes_are_the_sweeps_outcome_names(tiny_model):
@@ -199,15 +214,15 @@ def test_outcomes_are_the_sweeps_outcome_names(tiny_model):
     assert sorted(scalars + series) == sorted(DEFAULT_OUTCOMES)  # the sweep's defaults
     stats = ("_end", "_mean", "_min", "_max")  # a metric with a statistic is a scalar, a bare one a series
     assert all(n.endswith(stats) for n in scalars) and series and not any(n.endswith(stats) for n in series)
-    model = sema.ema_model("tiny", **TINY, outcomes=["gap_months_benchmark_mean", "open_share_usage"])
+    model = sema.ema_model(TINY_SC, **TINY, outcomes=["gap_months_benchmark_mean", "open_share_usage"])
     assert [(type(o).__name__, o.name) for o in model.outcomes] == [
         ("ScalarOutcome", "gap_months_benchmark_mean"),
         ("TimeSeriesOutcome", "open_share_usage"),
     ]
     with pytest.raises(ScenarioError, match="did you mean 'gap_months_true_mean'"):
-        sema.ema_model("tiny", **TINY, outcomes=["gap_months_tru_mean"])
+        sema.ema_model(TINY_SC, **TINY, outcomes=["gap_months_tru_mean"])
     assert type(tiny_model).__name__ == "Model"
-    replicated = sema.ema_model("tiny", **TINY, replicates=3, outcomes=["gap_months_true_end"])
+    replicated = sema.ema_model(TINY_SC, **TINY, replicates=3, outcomes=["gap_months_true_end"])
     assert isinstance(replicated, ema.ReplicatorModel) and replicated.replications == [
         {"replicate": r} for r in range(3)
     ]
@@ -225,8 +240,8 @@ def test_every_sampled_value_is_the_value_the_model_runs_with(tiny_model, monkey
     experiments, outcomes = ema.perform_experiments(tiny_model, scenarios=4, policies=2)  # serial
     assert len(experiments) == len(seen) == 8
     assert experiments["ban"].astype(bool).nunique() == 2  # a Latin hypercube of 2 policies: off and on
-    tiny = load_scenario("tiny")
-    prepared = prepare("tiny", **TINY)
+    tiny = TINY_SC
+    prepared = prepare(TINY_SC, **TINY)
     inputs = [i for i in sema.inputs(tiny_model) if i.name != "ban"]
     for k, spec in enumerate(seen):
         row, ran = experiments.iloc[k], spec.scenario
@@ -258,7 +273,7 @@ def test_every_sampled_value_is_the_value_the_model_runs_with(tiny_model, monkey
 
 def test_the_sampled_value_is_used_and_runs_are_reproducible():
     outcomes = ["gap_months_true_end", "gap_months_true_mean"]  # distillation acts after the first
-    model = sema.ema_model("tiny", months=12, n_adopters=80, levers=[], outcomes=outcomes)  # releases
+    model = sema.ema_model(TINY_SC, months=12, n_adopters=80, levers=[], outcomes=outcomes)  # releases
     fixed = {"world__eci_per_decade_compute": 6.0, "world__rl_gain_eci_per_month": 0.5}
     fixed["world__spillover_rate_per_month"] = 0.02
     values = [{"world__distillation_efficacy": d, **fixed} for d in (0.06, 0.10)]
@@ -272,7 +287,7 @@ def test_the_sampled_value_is_used_and_runs_are_reproducible():
         and again["gap_months_true_mean"][0] == out["gap_months_true_mean"][1]
     )
     # without common seeds each experiment has its own seeds, still a function of its values
-    own = sema.ema_model("tiny", months=12, n_adopters=80, levers=[], outcomes=outcomes, common_seeds=False)
+    own = sema.ema_model(TINY_SC, months=12, n_adopters=80, levers=[], outcomes=outcomes, common_seeds=False)
     f = own.function
     keys = [f.seed_key(0, f.overrides(**v)[1], None) for v in values]
     assert keys[0] != keys[1] and keys[1] == f.seed_key(0, f.overrides(**values[1])[1], None)
@@ -283,14 +298,14 @@ def test_the_sampled_value_is_used_and_runs_are_reproducible():
 
 def test_replicates_are_the_runs_replicates_and_the_function_pickles():
     model = sema.ema_model(
-        "tiny", **TINY, replicates=2, levers=[], outcomes=["gap_months_true_mean", "gap_months_true"]
+        TINY_SC, **TINY, replicates=2, levers=[], outcomes=["gap_months_true_mean", "gap_months_true"]
     )
     values = {"world__eci_per_decade_compute": 7.0, "world__rl_gain_eci_per_month": 0.4}
     values |= {"world__spillover_rate_per_month": 0.015, "world__distillation_efficacy": 0.07}
     _, out = ema.perform_experiments(model, scenarios=[Point("a", **values)])
     overrides = {sema.paths(model)[k]: v for k, v in values.items()}
     res = simulation.run(
-        prepare("tiny", **TINY), replicates=2, seed=load_scenario("tiny").seed, overrides=overrides
+        prepare(TINY_SC, **TINY), replicates=2, seed=TINY_SC.seed, overrides=overrides
     )
     per_replicate = res.model.groupby("replicate")["gap_months_true"]
     assert out["gap_months_true_mean"][0] == pytest.approx(per_replicate.mean().mean(), rel=1e-12)
