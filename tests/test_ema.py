@@ -163,7 +163,9 @@ def test_levers_are_the_what_if_levers(tiny_model):
     assert threshold.path == "policy.ban.threshold_flop" and threshold.value(26.0) == 1e26
 
     # asked for by name, a lever takes its parameter from the uncertainties
-    model = sema.ema_model(TINY_SC, **TINY, levers=["distillation_efficacy"], outcomes=["gap_months_true_end"])
+    model = sema.ema_model(
+        TINY_SC, **TINY, levers=["distillation_efficacy"], outcomes=["gap_months_true_end"]
+    )
     assert [lv.name for lv in model.levers] == ["distillation_efficacy"]
     assert "world__distillation_efficacy" not in {u.name for u in model.uncertainties}
     # a parameter the user pinned is neither an uncertainty nor, by default, a lever
@@ -304,9 +306,7 @@ def test_replicates_are_the_runs_replicates_and_the_function_pickles():
     values |= {"world__spillover_rate_per_month": 0.015, "world__distillation_efficacy": 0.07}
     _, out = ema.perform_experiments(model, scenarios=[Point("a", **values)])
     overrides = {sema.paths(model)[k]: v for k, v in values.items()}
-    res = simulation.run(
-        prepare(TINY_SC, **TINY), replicates=2, seed=TINY_SC.seed, overrides=overrides
-    )
+    res = simulation.run(prepare(TINY_SC, **TINY), replicates=2, seed=TINY_SC.seed, overrides=overrides)
     per_replicate = res.model.groupby("replicate")["gap_months_true"]
     assert out["gap_months_true_mean"][0] == pytest.approx(per_replicate.mean().mean(), rel=1e-12)
     monthly = res.model.pivot(index="tick", columns="replicate", values="gap_months_true").mean(axis=1)
