@@ -23,7 +23,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .compare import ALIGN_CHOICES, CompareError, build, load_runs, write_comparison
 from .config import Scenario, ScenarioError, load_scenario, with_changes
@@ -523,35 +523,12 @@ def levers_command(argv: list[str]) -> int:
     parser.add_argument(
         "scenario", nargs="?", choices=scenarios, help="only the levers acting in this scenario"
     )
-    parser.add_argument("--replicates", type=positive_int, default=DEFAULTS["replicates"], metavar="N")
-    parser.add_argument("--seed", type=non_negative_int, default=DEFAULTS["seed"], metavar="S")
-    parser.add_argument("--adopters", type=positive_int, default=DEFAULTS["n_adopters"], metavar="N")
-    parser.add_argument(
-        "--jobs", type=non_negative_int, metavar="J", help="worker processes (default: all cores)"
-    )
     parser.add_argument("--markdown", action="store_true", help="print docs/levers.md instead of a table")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    if args.replicates < 2 or args.replicates > 1000:
-        print("error: --replicates: expected 2 to 1000 (an interval needs two)", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        table = lever_effects(
-            scenario=args.scenario,
-            replicates=args.replicates,
-            seed=args.seed,
-            n_adopters=args.adopters,
-            jobs=args.jobs,
-            progress=None,
-        )
-    except ScenarioError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    args, table, code = _paired_runs(
+        parser, argv, DEFAULTS, lambda a, kw: lever_effects(scenario=a.scenario, **kw)
+    )
+    if code is not None:
+        return code
     if args.markdown:
         print(markdown(table, replicates=args.replicates, seed=args.seed, n_adopters=args.adopters), end="")
         return EXIT_OK
@@ -575,44 +552,51 @@ COMMANDS["levers"] = levers_command
 
 
 def findings_command(argv: list[str]) -> int:
-    """``run.py findings [--markdown]``: what the named scenarios do (see ``simulation/findings.py``)."""
+    """``run.py findings``: what the named scenarios do (see ``simulation/findings.py``)."""
     from .findings import DEFAULTS, markdown, scenario_findings
 
     parser = argparse.ArgumentParser(
         prog="run.py findings",
         description="Run the baseline and the three named scenarios (ban, China funding squeeze, sovereign "
-        "consortium) with common seeds and print their measured effects with 90% intervals.",
+        "consortium) with common seeds and print their measured effects with 90% intervals (docs/findings.md).",
     )
-    parser.add_argument("--replicates", type=positive_int, default=DEFAULTS["replicates"], metavar="N")
-    parser.add_argument("--seed", type=non_negative_int, default=DEFAULTS["seed"], metavar="S")
-    parser.add_argument("--adopters", type=positive_int, default=DEFAULTS["n_adopters"], metavar="N")
+    _, found, code = _paired_runs(parser, argv, DEFAULTS, lambda a, kw: scenario_findings(**kw))
+    if code is not None:
+        return code
+    print(markdown(found), end="")
+    return EXIT_OK
+
+
+def _paired_runs(
+    parser: argparse.ArgumentParser,
+    argv: list[str],
+    defaults: dict[str, int],
+    run: Callable[[argparse.Namespace, dict[str, Any]], Any],
+) -> tuple[argparse.Namespace | None, Any, int | None]:
+    """The settings levers and findings share (replicates, seed, adopters, jobs), parsed and checked, then
+    ``run(args, settings)``: (args, its result, None), or (args, None, exit code) when it cannot run."""
+    parser.add_argument("--replicates", type=positive_int, default=defaults["replicates"], metavar="N")
+    parser.add_argument("--seed", type=non_negative_int, default=defaults["seed"], metavar="S")
+    parser.add_argument("--adopters", type=positive_int, default=defaults["n_adopters"], metavar="N")
     parser.add_argument(
         "--jobs", type=non_negative_int, metavar="J", help="worker processes (default: all cores)"
     )
-    parser.add_argument("--markdown", action="store_true", help="print docs/findings.md (the default output)")
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:
-        return int(exc.code or 0)
+        return None, None, int(exc.code or 0)
     if args.replicates < 2 or args.replicates > 1000:
         print("error: --replicates: expected 2 to 1000 (an interval needs two)", file=sys.stderr)
-        return EXIT_USAGE
+        return args, None, EXIT_USAGE
+    settings = {"replicates": args.replicates, "seed": args.seed, "n_adopters": args.adopters}
     try:
-        found = scenario_findings(
-            replicates=args.replicates,
-            seed=args.seed,
-            n_adopters=args.adopters,
-            jobs=args.jobs,
-            progress=None,
-        )
+        return args, run(args, {**settings, "jobs": args.jobs, "progress": None}), None
     except ScenarioError as err:
         print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        return args, None, EXIT_USAGE
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    print(markdown(found), end="")
-    return EXIT_OK
+        return args, None, EXIT_INTERRUPTED
 
 
 COMMANDS["findings"] = findings_command
