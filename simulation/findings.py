@@ -125,8 +125,20 @@ def squeeze_effects(base: pd.DataFrame, squeeze: pd.DataFrame, event_tick: int) 
     return pd.DataFrame(rows)
 
 
+def funded_labs(scenario: Any, base: Any) -> tuple[str, ...]:
+    """Labs the scenario's states pay for: labs the base scenario does not have, and labs whose patron plan
+    one of its events sets (``labs.<lab>.subsidy_usd_per_month``)."""
+    topped_up = {
+        path.split(".")[1]
+        for event in scenario.events
+        for path in event.set
+        if path.startswith("labs.") and path.endswith(".subsidy_usd_per_month")
+    }
+    return tuple(sorted(set(scenario.labs) - set(base.labs) | topped_up))
+
+
 def consortium_effects(
-    base: Any, consortium: Any, from_tick: int, funded: tuple[str, ...] = ("consortium", "mistral", "tii")
+    base: Any, consortium: Any, from_tick: int, funded: tuple[str, ...]
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """The consortium's effect on sovereign adoption (window mean from its start) and what it costs: the
     extra patron money its states pay per month (the consortium lab's subsidy, plus the top-ups of the
@@ -186,7 +198,8 @@ def scenario_findings(
     ban_tick = event_tick("ban")
     consortium = load_scenario("sovereign_consortium")
     start = months_between(consortium.start, consortium.labs["consortium"].enters)
-    table, cost = consortium_effects(runs["baseline"], runs["sovereign_consortium"], start)
+    funded = funded_labs(consortium, load_scenario("baseline"))
+    table, cost = consortium_effects(runs["baseline"], runs["sovereign_consortium"], start, funded)
     return Findings(
         ban=ban_destinations(runs["baseline"].model, runs["ban"].model, ban_tick),
         ban_answers=ban_answers(runs["ban"].labs[runs["ban"].labs["tick"] >= 0]),

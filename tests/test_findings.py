@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from simulation.config import load_scenario
 from simulation.findings import (
     ban_answers,
     ban_destinations,
     consortium_effects,
+    funded_labs,
     squeeze_effects,
     us_demand_shares,
 )
@@ -132,7 +134,7 @@ def test_consortium_cost_per_point_is_extra_patron_money_over_the_effect() -> No
 
     base = run([0.60, 0.60], {"mistral": 0.0, "tii": 1e7})
     consortium = run([0.62, 0.64], {"mistral": 5e7, "tii": 5e7, "consortium": 3e8})
-    table, cost = consortium_effects(base, consortium, from_tick=0)
+    table, cost = consortium_effects(base, consortium, from_tick=0, funded=("consortium", "mistral", "tii"))
     assert table.set_index("outcome").loc["open_share_usage_sovereign", "effect"] == pytest.approx(0.03)
     assert cost["usd_per_month"] == pytest.approx(5e7 + 4e7 + 3e8)
     assert cost["usd_per_month_per_point"] == pytest.approx(3.9e8 / 3.0)
@@ -161,3 +163,10 @@ def test_findings_command_end_to_end() -> None:
     for heading in ("where US demand goes", "lag and size", "effect and cost"):
         assert heading in out
     assert "| US-built open models |" in out and "| meta |" in out
+
+
+def test_the_labs_a_consortium_pays_for_come_from_the_scenario() -> None:
+    """The new consortium lab, and the labs whose patron plan the scenario's event sets."""
+    base, consortium = load_scenario("baseline"), load_scenario("sovereign_consortium")
+    assert funded_labs(consortium, base) == ("consortium", "mistral", "tii")
+    assert funded_labs(base, base) == ()

@@ -332,3 +332,17 @@ def test_a_closed_lab_under_a_ban_cannot_open_a_model_above_the_threshold(make_s
     # a capped model that beats the current one may be opened (it is legal)
     offers = lab.release_offers(lab.capability_true_eci + 30.0, 4e26)
     assert [o.option for o in offers] == ["closed", "capped"] and offers[1].training_flop == 1e25
+
+
+def test_a_closed_price_is_the_world_cost_marked_up_never_below_the_labs_own_cost(make_scenario) -> None:
+    """open_cn pinned closed (China's compute costs 2x): its price is max(world cost x markup, own cost). With
+    no open model within reach the markup is 2, so price = 2 x world cost = own cost; 2.5 ECI ahead of the
+    best open model the markup is 1 + 1 x 2.5 / 5 = 1.5, below its own cost: it sells at cost."""
+    model = EcosystemModel(make_scenario({"labs.open_cn.release_policy": "closed"}), seed=3)
+    lab = next(x for x in model.lab_list if x.name == "open_cn")
+    world = model.serving_cost_usd_per_mtok(4e25)
+    assert lab.closed_price(130.0, 4e25, -np.inf) == pytest.approx((2.0 * world, 2.0 * world))
+    assert lab.closed_price(130.0, 4e25, 127.5) == pytest.approx((2.0 * world, 2.0 * world))
+    us = next(x for x in model.lab_list if x.name == "open_us")  # US compute: 1x; price not pinned
+    assert us.closed_price(130.0, 4e25, 127.5) == pytest.approx((1.5 * world, world))
+    assert us.closed_price(130.0, 4e25, 140.0) == pytest.approx((world, world))  # behind: at cost
