@@ -679,7 +679,7 @@ def run_all():
         m = EcosystemModel(sc, seed=1, n_adopters=500)
         while m.running:
             m.step()
-        out[path.stem] = (m.datacollector.get_model_vars_dataframe(), m.datacollector.get_agent_vars_dataframe())
+        out[path.stem] = (m.datacollector.get_model_vars_dataframe(), m.lab_frame())
     return out
 
 def same(a, b):

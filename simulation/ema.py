@@ -178,7 +178,7 @@ class Experiment:
         ban = sampled.get(BAN)
         base, pins = self.overrides(**sampled)
         scenario = prepare(base, overrides=pins)
-        spec = ReplicateSpec(scenario, replicate, self.seed, self.seed_key(replicate, pins, ban))
+        spec = ReplicateSpec(scenario, replicate, self.seed, self.seed_key(replicate, pins, ban), labs=False)
         model_df, _, drawn = run_replicate(spec)
         return model_df, scenario, drawn
 

@@ -8,13 +8,13 @@ labs__deepseek__training_efficiency=2.0)``.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import fields
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from . import metrics
 from .agents import AdopterPopulation, Lab, Market, OpenWeights, decisions
@@ -47,6 +47,7 @@ class EcosystemModel(mesa.Model):
         overrides: dotted parameter path -> value; each pins its parameter (an explicit value wins).
         rng: accepted for Mesa's ``batch_run``; used as the seed when ``seed`` is not given.
         draw_uncertain: False keeps uncertain parameters at their central values (what-if page).
+        collect_labs: False skips the per-lab table (a sweep that reads only model-level outcomes).
         **params: more overrides with ``__`` for dots, e.g. ``blocs__china__capital_multiplier=0.3``.
     """
 
@@ -58,6 +59,7 @@ class EcosystemModel(mesa.Model):
         overrides: Mapping[str, Any] | None = None,
         rng: int | None = None,
         draw_uncertain: bool = True,
+        collect_labs: bool = True,
         **params: Any,
     ):
         changes = dict(overrides or {})
@@ -70,6 +72,7 @@ class EcosystemModel(mesa.Model):
         seed = fresh_seed() if seed is None else int(seed)
         super().__init__(rng=seed)
         self.seed_used = seed
+        self.collect_labs = collect_labs
         # drawn as replicate ``seed`` of simulation.run would draw them; their values in ``drawn``
         self.drawn = draw_parameters(sc, np.random.SeedSequence(seed)) if draw_uncertain else {}
         self.params: Scenario = with_changes(sc, {**self.drawn, "uncertain": {}}) if self.drawn else sc
@@ -226,17 +229,17 @@ class EcosystemModel(mesa.Model):
     def standings(self, usage_by_segment: np.ndarray, active: np.ndarray) -> np.ndarray:
         """(n,) each lab's standing among the active labs, from usage by segment (S, n): its blend of usage
         share and developers' usage share times the number of active labs (1 = an equal share), what patrons
-        weigh (``decisions.relative_share``)."""
-        usage = usage_by_segment.sum(axis=0) * active
+        weigh (``decisions.relative_share``). A stack of usage tables (K, S, n) gives (K, n)."""
+        usage = usage_by_segment.sum(axis=-2) * active
         dev = (
-            usage_by_segment[self.segment_names.index(DEVELOPERS)] * active
+            usage_by_segment[..., self.segment_names.index(DEVELOPERS), :] * active
             if DEVELOPERS in self.segment_names
             else usage
         )
-        u_share = usage / usage.sum() if usage.sum() > 0 else np.zeros_like(usage)
-        d_share = dev / dev.sum() if dev.sum() > 0 else np.zeros_like(dev)
         weight = self.params.world.patron_developer_weight
-        return decisions.relative_share(u_share, d_share, weight, int(active.sum()))  # elementwise
+        return decisions.relative_share(
+            _shares(usage), _shares(dev), weight, int(active.sum())
+        )  # elementwise
 
     def release_open_weights(self) -> None:
         """A lab that turned closed this tick leaves its last open release on the market as a new entry
@@ -272,58 +275,65 @@ class EcosystemModel(mesa.Model):
         (``AdopterPopulation.expected_usage_mtok``). A closed offer by a lab that is open now competes with
         its own weights, which stay on the market (F9)."""
         base, base_u = self._snapshot
-        if base_u is None:  # adopters' utilities in the snapshot, scored once a month
-            base_u = pop_u = self.population.research_utility(self.research_idx, base, self.tick)
-            self._snapshot = (base, pop_u)
+        if base_u is None:  # adopters' utilities (L, n) in the snapshot, scored once a month
+            scored = self.population.research_utility(self.research_idx, base, self.tick)
+            base_u = np.ascontiguousarray(scored.T)
+            self._snapshot = (base, base_u)
         pop, idx, j = self.population, self.research_idx, lab.index
         world, ban = self.params.world, self.params.policy.ban
         focus = lab.cfg.benchmark_focus_eci
-        left = self.weights_of.get(lab.name)
-        weights_u = None  # utility of its current model left on the market as open weights if it closes
-        out = []
+        changes = []  # offering j as each offer would make it (one research column each)
         for offer in offers:
             newer = offer.true_eci > lab.capability_true_eci
             true = max(offer.true_eci, lab.capability_true_eci)
             flop = offer.training_flop if newer else lab.released_training_flop
             legal = lab.legal_true_eci if offer.is_open and ban.active and flop > ban.threshold_flop else true
             price, _ = lab.offer_price(Offer(offer.option, true, flop))
-            column = _with_column(
-                _select(base, [j]),
-                0,
-                available=True,
-                is_open=offer.is_open,
-                true_eci=true,
-                benchmark_eci=true + focus,
-                legal_true_eci=legal,
-                legal_benchmark_eci=legal + focus,
-                log_price=np.log(price),
-                recent=newer or bool(base.recent[j]),
-                trust_weight=world.open_trust_weight if offer.is_open else 1.0,
+            changes.append(
+                {
+                    "available": True,
+                    "is_open": offer.is_open,
+                    "true_eci": true,
+                    "benchmark_eci": true + focus,
+                    "legal_true_eci": legal,
+                    "legal_benchmark_eci": legal + focus,
+                    "log_price": np.log(price),
+                    "recent": newer or bool(base.recent[j]),
+                    "trust_weight": world.open_trust_weight if offer.is_open else 1.0,
+                }
             )
-            u = base_u.copy()
-            u[:, j] = pop.research_utility(idx, column, self.tick)[:, 0]
-            available, is_open = base.available.copy(), base.is_open.copy()
-            available[j], is_open[j] = True, offer.is_open
-            if not offer.is_open and lab.is_open:  # its weights stay on the market
-                if weights_u is None:
-                    weights = _select(base, [j])
-                    weights = _with_column(
-                        weights,
-                        0,
-                        is_open=True,
-                        available=True,
-                        recent=False,
-                        log_price=np.log(self.serving_cost_usd_per_mtok(lab.released_training_flop)),
-                        trust_weight=world.open_trust_weight,
-                    )
-                    weights_u = pop.research_utility(idx, weights, self.tick)
-                if left is None:
-                    u = np.hstack([u, weights_u])
-                else:
-                    u[:, left.index] = weights_u[:, 0]
-            expected = pop.expected_usage_mtok(idx, u, self.tick)
-            out.append(self._research_outcome(lab, expected, available))
-        return out
+        # a closed offer by a lab that is open now: its current model stays on the market as open weights
+        keeps_weights = np.array([not offer.is_open and lab.is_open for offer in offers])
+        if keeps_weights.any():
+            price = self.serving_cost_usd_per_mtok(lab.released_training_flop)
+            changes.append(
+                {
+                    "is_open": True,
+                    "available": True,
+                    "recent": False,
+                    "log_price": np.log(price),
+                    "trust_weight": world.open_trust_weight,
+                }
+            )
+        scored = pop.research_utility(idx, base.columns(j, changes), self.tick)  # (n, offers [+ weights])
+        k = len(offers)
+        u = np.repeat(base_u[None], k, axis=0)  # (offers, L, n): one market per offer
+        u[:, j, :] = scored[:, :k].T
+        if keeps_weights.any():
+            left = self.weights_of.get(lab.name)
+            if left is None:  # a new row: its weights, for the offers that keep them on the market
+                u = np.concatenate([u, np.full((k, 1, idx.size), -np.inf)], axis=1)
+                row = u.shape[1] - 1
+            else:
+                row = left.index
+            u[keeps_weights, row, :] = scored[:, -1]
+        expected = pop.expected_usage_mtok(idx, u, self.tick, offerings_first=True)  # (offers, S, L)
+        n = len(self.lab_list)
+        available = base.available[:n].copy()
+        available[j] = True
+        standing = self.standings(expected[:, :, :n], available)  # (offers, n)
+        usage = expected[:, :, j].sum(axis=1)
+        return [Research(float(usage[o]), float(standing[o, j])) for o in range(k)]
 
     def take_market_snapshot(self) -> None:
         """Freeze the market as it stands before this month's releases (with this month's ban enforcement),
@@ -332,34 +342,23 @@ class EcosystemModel(mesa.Model):
         self.population.enforcement = ban.enforcement if ban.active else 0.0
         self._snapshot: tuple[Market, np.ndarray | None] = (self.market(), None)
 
-    def _research_outcome(self, lab: Lab, expected: np.ndarray, available: np.ndarray) -> Research:
-        """The lab's expected usage and its standing among the labs (what its patron weighs,
-        :meth:`review_patronage`), from expected usage by segment (S, L)."""
-        n = len(self.lab_list)
-        standing = self.standings(expected[:, :n], available[:n])
-        return Research(float(expected[:, lab.index].sum()), float(standing[lab.index]))
-
     # -- adopters -------------------------------------------------------------------------------------
     def market(self) -> Market:
         """What adopters see this tick: one column per offering (labs, then released open weights)."""
         p = self.params
         labs = self.offerings
         is_open = np.array([lab.is_open for lab in labs])
-        affinity = np.array(
-            [[lab.segment_affinity.get(s, 0.0) for lab in labs] for s in self.segment_names]
-        ).reshape(len(self.segment_names), len(labs))
+        affinity, owned, bloc = self._market_parameters()
         return Market(
             available=self.lab_active_mask(labs),
             is_open=is_open,
             true_eci=self.lab_vector("capability_true_eci", labs),
             benchmark_eci=self.lab_vector("capability_benchmark_eci", labs),
             log_price=np.log([lab.price_usd_per_mtok() for lab in labs]),
-            bloc=np.array([self.bloc_index[lab.bloc] for lab in labs]),
+            bloc=bloc,
             recent=np.array([self.tick - lab.new_model_tick < p.world.recency_months for lab in labs]),
             affinity=affinity,
-            owned=np.array(
-                [[region in lab.owners for lab in labs] for region in self.region_names], dtype=bool
-            ).reshape(len(self.region_names), len(labs)),
+            owned=owned,
             trust_weight=np.where(is_open, p.world.open_trust_weight, 1.0),
             legal_true_eci=self.lab_vector("legal_true_eci", labs),
             legal_benchmark_eci=self.lab_vector("legal_benchmark_eci", labs),
@@ -367,6 +366,25 @@ class EcosystemModel(mesa.Model):
             if p.policy.ban.active and p.policy.ban.jurisdiction in self.region_names
             else -1,
         )
+
+    def _market_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(affinity (S, L), owned (R, L), bloc (L,)) of the offerings: they change only with the parameters
+        (events) or the offerings, so they are kept until either does (read-only arrays)."""
+        key = (self.params, len(self.offerings))
+        cached = getattr(self, "_market_cache", None)
+        if cached is None or cached[0][0] is not key[0] or cached[0][1] != key[1]:
+            labs = self.offerings
+            affinity = np.array(
+                [[lab.segment_affinity.get(s, 0.0) for lab in labs] for s in self.segment_names]
+            ).reshape(len(self.segment_names), len(labs))
+            owned = np.array(
+                [[region in lab.owners for lab in labs] for region in self.region_names], dtype=bool
+            ).reshape(len(self.region_names), len(labs))
+            bloc = np.array([self.bloc_index[lab.bloc] for lab in labs], dtype=int)
+            for array in (affinity, owned, bloc):
+                array.setflags(write=False)
+            cached = self._market_cache = (key, (affinity, owned, bloc))
+        return cached[1]
 
     def market_step(self, tick: int | None = None) -> None:
         """Adopters reconsider and choose; labs (and weights) learn their users, usage and demanding share."""
@@ -388,11 +406,13 @@ class EcosystemModel(mesa.Model):
         for lab in self.lab_list:  # what adopters could take as open weights this month (F9)
             if lab.active and lab.is_open:
                 lab.last_open_release = lab.current_release()
+        users_by_segment = users.sum(axis=1)  # (S, L+1)
+        lab_users, lab_usage = users_by_segment.sum(axis=0).tolist(), usage.sum(axis=(0, 1)).tolist()
         for lab in self.offerings:
             j = lab.index
-            lab.users = int(users[:, :, j].sum())
-            lab.usage_mtok = float(usage[:, :, j].sum())
-            lab.users_by_segment = users[:, :, j].sum(axis=1)
+            lab.users = int(lab_users[j])
+            lab.usage_mtok = float(lab_usage[j])
+            lab.users_by_segment = users_by_segment[:, j]
             lab.demanding_usage_share = (
                 float(demanding_usage[j] / total_demanding) if total_demanding > 0 else 0.0
             )
@@ -414,7 +434,7 @@ class EcosystemModel(mesa.Model):
         self.lab_list, self.open_weights, self.offerings = [], [], []
         self.population = self.datacollector = self.history = self.current = None  # type: ignore[assignment]
         self.users = self.usage = self.finance_draws = self.params = self._events = None  # type: ignore[assignment]
-        self._snapshot = self.research_idx = None  # type: ignore[assignment]
+        self._snapshot = self.research_idx = self._market_cache = None  # type: ignore[assignment]
         self.weights_of = {}
 
     # -- metrics ------------------------------------------------------------------------------------------
@@ -426,34 +446,42 @@ class EcosystemModel(mesa.Model):
         self.frontier_benchmark_eci = float(bench[active].max()) if active.any() else 0.0
         self.current = metrics.compute(self)
         if not hasattr(self, "datacollector"):
-            self.datacollector = mesa.DataCollector(
+            self.datacollector = Collector(
                 model_reporters={"seed": "seed_used"} | {k: partial(_metric, key=k) for k in self.current},
-                agent_reporters=metrics.lab_reporters(self.segment_names),
+                agent_reporters=metrics.lab_reporters(self.segment_names) if self.collect_labs else None,
             )
         self.datacollector.collect(self)
+
+    def lab_frame(self) -> pd.DataFrame:
+        """The per-lab table so far: ``tick`` (an int on every Mesa version) and the columns of
+        ``metrics.lab_reporters``, one row per tick and offering."""
+        if not self.collect_labs:
+            raise RuntimeError("this model was built with collect_labs=False: it has no per-lab table")
+        labs = self.datacollector.get_agent_vars_dataframe().reset_index()
+        labs = labs.rename(columns={"Step": "tick"}).drop(columns=["AgentID"])
+        labs["tick"] = labs["tick"].astype(int)
+        return labs
+
+
+class Collector(mesa.DataCollector):
+    """Mesa's DataCollector (its tables, ``get_agent_vars_dataframe``, ``mesa.batch_run``), reading each lab's
+    row at once (``metrics.LabRow``) instead of calling every reporter on every lab: a tenth of a run's
+    time at 10,000 adopters."""
+
+    def __init__(self, model_reporters: dict[str, Any], agent_reporters: dict[str, Any] | None):
+        super().__init__(model_reporters=model_reporters, agent_reporters=agent_reporters)
+        self._row = metrics.LabRow(agent_reporters) if agent_reporters else None
+
+    def _record_agents(self, model: mesa.Model) -> list[tuple[Any, ...]]:
+        return [(model.steps, agent.unique_id, *self._row(agent)) for agent in model.agents]
+
+
+def _shares(x: np.ndarray) -> np.ndarray:
+    """Each entry's share of its last axis's total (0 where the total is 0)."""
+    total = x.sum(axis=-1, keepdims=True)
+    return np.divide(x, total, out=np.zeros_like(x), where=total > 0)
 
 
 def _metric(model: EcosystemModel, key: str) -> Any:
     """DataCollector reporter: one key of ``model.current`` (a partial, so Mesa passes the model)."""
     return model.current[key]
-
-
-def _with_column(market: Market, column: int, **values: Any) -> Market:
-    """``market`` with column ``column`` set to ``values`` (the arrays are copies)."""
-    arrays = {f.name: getattr(market, f.name) for f in fields(market)}
-    arrays = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in arrays.items()}
-    for name, value in values.items():
-        arrays[name][..., column] = value
-    return Market(**arrays)
-
-
-def _select(market: Market, columns: list[int]) -> Market:
-    """``market`` restricted to ``columns`` (copies)."""
-    return Market(
-        **{
-            f.name: getattr(market, f.name)[..., columns]
-            if isinstance(getattr(market, f.name), np.ndarray)
-            else getattr(market, f.name)
-            for f in fields(market)
-        }
-    )

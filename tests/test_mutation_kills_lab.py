@@ -21,7 +21,7 @@ def test_a_lab_starts_with_no_flows_of_money_and_no_limit_binding(make_model) ->
         assert (lab.revenue_usd, lab.costs_usd, lab.raised_usd, lab.subsidy_received_usd) == (0.0,) * 4
         assert lab.compute_spend_usd == 0.0
         assert lab.build_limited is False
-    row = model.datacollector.get_agent_vars_dataframe().xs(0, level="Step")
+    row = model.lab_frame().query("tick == 0")
     assert (
         (row[["revenue_usd", "costs_usd", "raised_usd", "subsidy_usd", "compute_spend_usd"]] == 0).all().all()
     )

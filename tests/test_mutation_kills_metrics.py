@@ -49,7 +49,7 @@ LAB_COLUMNS = {
 def test_lab_columns_report_the_lab_attributes(make_model) -> None:
     model = make_model()
     model.step()
-    frame = model.datacollector.get_agent_vars_dataframe().xs(1, level="Step")
+    frame = model.lab_frame().query("tick == 1").drop(columns="tick")
     assert list(frame.columns) == [*LAB_COLUMNS, "price_usd_per_mtok", "users_general", "users_local"]
     for lab in model.lab_list:
         row = frame[frame["lab"] == lab.name].iloc[0]
@@ -230,3 +230,14 @@ def test_largest_training_run_by_bloc(make_model) -> None:
     assert row["max_training_flop_us"] == pytest.approx(4e26)
     assert row["max_training_flop_china"] == pytest.approx(4e24)
     assert row["frontier_training_flop"] == pytest.approx(4e26)
+
+
+def test_a_lab_row_reads_attributes_then_callables_in_column_order() -> None:
+    from types import SimpleNamespace
+
+    from simulation.metrics import LabRow
+
+    row = LabRow({"lab": "name", "cash": "cash_usd", "double": lambda x: 2 * x.cash_usd})
+    assert row(SimpleNamespace(name="a", cash_usd=1.5)) == ("a", 1.5, 3.0)
+    with pytest.raises(ValueError, match="attribute names must come before callables"):
+        LabRow({"double": lambda x: x, "lab": "name"})

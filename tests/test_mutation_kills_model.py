@@ -146,8 +146,8 @@ def test_market_research_prices_each_offer_and_keeps_the_weights_open(make_scena
     research_utility = model.population.research_utility
 
     def spy(idx, market, tick):
-        if market.is_open.size == 1:
-            columns.append((bool(market.is_open[0]), float(market.log_price[0])))
+        if market is not model._snapshot[0]:  # the offers' columns, not the month's market
+            columns.extend(zip(market.is_open.tolist(), market.log_price.tolist(), strict=True))
         return research_utility(idx, market, tick)
 
     model.population.research_utility = spy
@@ -189,8 +189,11 @@ def test_under_a_ban_research_shows_a_closed_offer_as_its_own_legal_version(make
     research_utility = model.population.research_utility
 
     def spy(idx, market, tick):
-        if market.is_open.size == 1 and not market.is_open[0]:
-            columns.append((float(market.true_eci[0]), float(market.legal_true_eci[0])))
+        if market is not model._snapshot[0]:  # the offers' columns, not the month's market
+            closed = ~market.is_open
+            columns.extend(
+                zip(market.true_eci[closed].tolist(), market.legal_true_eci[closed].tolist(), strict=True)
+            )
         return research_utility(idx, market, tick)
 
     model.population.research_utility = spy
@@ -221,9 +224,9 @@ def test_research_rescores_weights_already_on_the_market_in_place(make_model) ->
     shapes = []
     expected_usage = model.population.expected_usage_mtok
 
-    def spy(idx, utility, tick):
-        shapes.append(utility.shape[1])
-        return expected_usage(idx, utility, tick)
+    def spy(idx, utility, tick, offerings_first=False):
+        shapes.append(utility.shape[-2] if offerings_first else utility.shape[-1])
+        return expected_usage(idx, utility, tick, offerings_first=offerings_first)
 
     model.population.expected_usage_mtok = spy
     model.take_market_snapshot()

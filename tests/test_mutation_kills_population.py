@@ -163,8 +163,8 @@ class NoNoise:
     def spawn(self, n: int) -> list[NoNoise]:
         return [NoNoise() for _ in range(n)]
 
-    def gumbel(self, loc=0.0, scale=1.0, size=None) -> np.ndarray:
-        return np.zeros(size)
+    def standard_exponential(self, size=None) -> np.ndarray:
+        return np.ones(size)  # Gumbel draws are -ln E (population.gumbel): every one is 0
 
 
 def test_expected_usage_of_adopters_with_nothing_usable_is_zero(make_model) -> None:

@@ -40,7 +40,7 @@ def test_weights_report_no_money_compute_or_training_and_the_frozen_release(make
     model.step()  # tick 1: open_us turns closed and leaves its 120 model (4e25 FLOP) on the market
     weights = model.offerings[3]
     assert weights.name == "open_us_open_weights" and weights.active
-    row = model.datacollector.get_agent_vars_dataframe().xs(1, level="Step")
+    row = model.lab_frame().query("tick == 1")
     row = row[row["lab"] == weights.name].iloc[0]
     assert row[ZERO[1:]].tolist() == [0] * (len(ZERO) - 1)
     assert row["internal_capability_eci"] == row["capability_true_eci"] == released0

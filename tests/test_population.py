@@ -26,8 +26,8 @@ class NoNoiseRng:
     def random(self, size=None) -> np.ndarray:
         return np.full(size, self.random_value)
 
-    def gumbel(self, loc=0.0, scale=1.0, size=None) -> np.ndarray:
-        return np.zeros(size)
+    def standard_exponential(self, size=None) -> np.ndarray:
+        return np.ones(size)  # Gumbel draws are -ln E (population.gumbel): every one is 0
 
     def spawn(self, n_children: int) -> list[NoNoiseRng]:
         return [NoNoiseRng(self.random_value) for _ in range(n_children)]

@@ -108,12 +108,12 @@ def test_invariants_every_tick(small_scenario: Scenario, seed: int, changes: dic
     numeric = table.select_dtypes(include="number")
     assert not numeric.isna().any().any()
 
-    labs = model.datacollector.get_agent_vars_dataframe().reset_index()
+    labs = model.lab_frame()
     assert not labs.select_dtypes(include="number").isna().any().any()
     # the best closed model ever released: the prehistory's, then the running best of active closed labs
     pre = scenario.prehistory
     closed_best = max(p.closed_eci for p in pre.points) - pre.closed_focus_eci
-    for tick, rows in labs.groupby("Step"):
+    for tick, rows in labs.groupby("tick"):
         row = table.loc[table["tick"] == tick].iloc[0]
         usage = rows["usage_mtok"].to_numpy()
         is_open = rows["open"].to_numpy(dtype=bool)
@@ -141,14 +141,14 @@ def test_invariants_every_tick(small_scenario: Scenario, seed: int, changes: dic
     # open weights left by a lab that turned closed: open, frozen from the tick they are out, and only
     # for a lab that did turn closed
     for weights in model.open_weights:
-        rows = labs[labs["lab"] == weights.name].sort_values("Step")
+        rows = labs[labs["lab"] == weights.name].sort_values("tick")
         assert rows["open"].all()
         out = rows[rows["alive"].astype(bool)]
         assert out["capability_true_eci"].nunique() <= 1 and out["capability_benchmark_eci"].nunique() <= 1
         assert weights.active == (not weights.source.is_open)
 
     # what the DataCollector recorded for the last tick is the labs' state
-    last = labs[labs["Step"] == TICKS].set_index("lab")
+    last = labs[labs["tick"] == TICKS].set_index("lab")
     for lab in model.lab_list:
         assert last.loc[lab.name, "cash_usd"] == lab.cash_usd
         assert last.loc[lab.name, "runway_months"] == lab.runway_months

@@ -96,6 +96,56 @@ def test_research_utility_scores_only_what_an_adopter_may_use(make_model) -> Non
     np.testing.assert_array_equal(u, np.where(barred, -np.inf, pop.utility(idx, market, model.tick)))
 
 
+def test_stacked_utilities_give_each_markets_expected_usage(make_model) -> None:
+    """Market research scores all of a lab's offers at once: a stack of K utility tables gives the K
+    expected-usage tables each would give alone."""
+    model = make_model({"adopters.segments.general.outside_utility": 0.5})
+    pop = model.population
+    idx = np.arange(pop.n)
+    u = pop.research_utility(idx, model.market(), model.tick)
+    other = u.copy()
+    other[:, 1] += 1.5
+    stacked = pop.expected_usage_mtok(idx, np.stack([u, other]), model.tick)
+    np.testing.assert_allclose(stacked[0], pop.expected_usage_mtok(idx, u, model.tick), rtol=1e-12)
+    np.testing.assert_allclose(stacked[1], pop.expected_usage_mtok(idx, other, model.tick), rtol=1e-12)
+    assert stacked[1][:, 1].sum() > stacked[0][:, 1].sum()  # a better offer expects more usage
+
+
+def test_market_columns_copy_one_offering_per_change(make_model) -> None:
+    model = make_model()
+    market = model.market()
+    cols = market.columns(1, [{}, {"is_open": False, "log_price": 2.0}, {"true_eci": 99.0}])
+    assert cols.true_eci.tolist() == [market.true_eci[1], market.true_eci[1], 99.0]
+    assert cols.is_open.tolist() == [bool(market.is_open[1]), False, bool(market.is_open[1])]
+    assert cols.log_price.tolist() == [market.log_price[1], 2.0, market.log_price[1]]
+    assert cols.affinity.shape == (market.affinity.shape[0], 3) and cols.owned.shape[1] == 3
+    assert market.true_eci[1] != 99.0 and market.log_price[1] != 2.0  # the market itself is untouched
+
+
+@pytest.mark.parametrize("start", ["open", "closed"])
+def test_offers_researched_together_match_each_researched_alone(make_scenario, start: str) -> None:
+    """closed_us weighs closing against opening (and, starting open, its weights left on the market if it
+    closes): researching the offers together gives what each gives researched alone."""
+    from simulation.agents.strategy import CLOSED, OPEN
+
+    changes = {"labs.open_cn.release_policy": "closed"}  # a closed lab from the start (the gap needs one)
+    model = EcosystemModel(_deciding(make_scenario, "closed_us", start, changes), seed=3)
+    model.step()
+    lab = next(x for x in model.lab_list if x.name == "closed_us")
+    model.take_market_snapshot()
+    offers = [
+        Offer(CLOSED, lab.capability_true_eci + 2.0, lab.training_flop),
+        Offer(OPEN, lab.capability_true_eci + 2.0, lab.training_flop),
+        Offer(OPEN, lab.capability_true_eci, lab.released_training_flop),
+    ]
+    together = model.market_research(lab, offers)
+    alone = [model.market_research(lab, [offer])[0] for offer in offers]
+    for a, b in zip(together, alone, strict=True):
+        assert a.usage_mtok == pytest.approx(b.usage_mtok, rel=1e-12)
+        assert a.standing == pytest.approx(b.standing, rel=1e-12)
+    assert together[0].usage_mtok != pytest.approx(together[1].usage_mtok, rel=1e-3)  # the offers differ
+
+
 # -- the rules at work: who opens, who closes ------------------------------------------------------------
 
 

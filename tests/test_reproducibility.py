@@ -122,3 +122,18 @@ def test_memory_stays_flat_over_many_runs() -> None:
     finally:
         tracemalloc.stop()
     assert grown / 5 < 30_000, f"{grown / 5:.0f} bytes left behind per run"
+
+
+def test_a_run_without_the_lab_table_has_the_same_model_table() -> None:
+    """Sweeps and EMA read only model-level outcomes and skip the per-lab table: the model table is the same."""
+    from simulation.config import load_scenario
+    from simulation.experiments.runner import ReplicateSpec, run_replicate
+
+    scenario = load_scenario("tiny")
+    with_labs = run_replicate(ReplicateSpec(scenario, 1, 7, (1,)))
+    without = run_replicate(ReplicateSpec(scenario, 1, 7, (1,), labs=False))
+    pd.testing.assert_frame_equal(with_labs[0], without[0])
+    assert without[1] is None and len(with_labs[1]) > 0 and with_labs[2] == without[2]
+    model = EcosystemModel(scenario, seed=1, collect_labs=False)
+    with pytest.raises(RuntimeError, match="no per-lab table"):
+        model.lab_frame()

@@ -10,7 +10,9 @@ step is exactly the per-adopter model, not an approximation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +38,79 @@ class Market:
     legal_true_eci: np.ndarray  # newest release a ban lets in, true capability
     legal_benchmark_eci: np.ndarray  # and its benchmark score
     ban_region: int  # region index under an open-weight ban, -1 for none
+
+    def columns(self, j: int, changes: Sequence[Mapping[str, Any]]) -> Market:
+        """Offering ``j`` once per entry of ``changes`` (copies), each with that entry's values in place of its
+        own: the ways a lab could release, as its market research scores them (one column each)."""
+        parts: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray):
+                value = np.repeat(value[..., j : j + 1], len(changes), axis=-1)
+                for c, change in enumerate(changes):
+                    if f.name in change:
+                        value[..., c] = change[f.name]
+            parts[f.name] = value
+        return Market(**parts)
+
+
+@dataclass(frozen=True)
+class Adopters:
+    """The per-adopter terms of utility for adopters ``idx`` at one tick, as (n, 1) columns where they scale
+    an (n, L) utility: scoring a market, or one offering's column, is then a few array operations."""
+
+    idx: np.ndarray  # adopter indices
+    tick: int
+    seg: np.ndarray  # segment index
+    region: np.ndarray  # region index
+    group: np.ndarray  # access group (open-only, region), ``AdopterPopulation.access``
+    true_w: np.ndarray  # weight of true capability against benchmark score in perceived capability
+    need_eci: np.ndarray  # capability needed at ``tick``, ECI
+    shortfall_w: np.ndarray  # utility per ECI of shortfall below need
+    surplus_w: np.ndarray  # utility per ECI above need
+    price_sens: np.ndarray  # utility per unit of ln(USD per Mtok)
+    control: np.ndarray  # utility of open weights (control, F17)
+    trust: np.ndarray  # (n, B) trust in each bloc's labs
+    ownership_value: np.ndarray  # utility of a model its region's state co-owns (F12)
+    ban_penalty: np.ndarray  # (n,) cost of being sanctioned for using a banned model (F9)
+
+    def utility(self, market: Market, true_eci: np.ndarray, benchmark_eci: np.ndarray) -> np.ndarray:
+        """Utility (n, L) of models with these released capabilities (the newest, or the legal ones)."""
+        # perceived capability (true_w x true + (1 - true_w) x benchmark) against need; written with few
+        # (n, L) temporaries, as this is most of the choice step's arithmetic
+        d = self.true_w * (true_eci - benchmark_eci)[None, :]
+        d += benchmark_eci[None, :]
+        d -= self.need_eci
+        u = np.where(d < 0.0, self.shortfall_w, self.surplus_w)  # shortfall below need, surplus above
+        u *= d
+        term = np.multiply(self.price_sens, market.log_price[None, :])
+        u -= term
+        u += np.multiply(self.control, market.is_open[None, :], out=term)  # open weights: control (F17)
+        u += np.multiply(self.trust[:, market.bloc], market.trust_weight[None, :], out=term)
+        u += market.affinity[self.seg]
+        if market.owned.any():
+            u += self.ownership(market)
+        return u
+
+    def ownership(self, market: Market) -> np.ndarray | float:
+        """(n, L): each adopter's segment ownership value for the models its own region's state co-owns (0.0
+        when no state co-owns any, the usual case)."""
+        if not market.owned.any():
+            return 0.0
+        return self.ownership_value * market.owned[self.region]
+
+    def rows(self, sel: np.ndarray) -> Adopters:
+        """The adopters at positions ``sel`` of this block."""
+        return Adopters(
+            **{f.name: getattr(self, f.name)[sel] if f.name != "tick" else self.tick for f in fields(self)}
+        )
+
+    def segment_onehot(self, n_segments: int) -> np.ndarray:
+        """(S, n) bool: adopter i is in segment s (kept with the block)."""
+        cached = self.__dict__.get("_onehot")
+        if cached is None or cached.shape[0] != n_segments:
+            cached = self.__dict__["_onehot"] = self.seg[None, :] == np.arange(n_segments)[:, None]
+        return cached
 
 
 class AdopterPopulation:
@@ -102,6 +177,8 @@ class AdopterPopulation:
         self.usage_growth = pick("usage_growth_per_year")
         self.ownership_value = pick("ownership_value")
         self.ban_penalty = pick("ban_penalty")
+        self.group = self.open_only[seg] * len(regs) + reg  # access group: (open-only, region)
+        self._block_cache: Adopters | None = None
         # utility of using no model (the outside option); -inf where a segment has none
         self.outside_utility = np.array(
             [-np.inf if s.outside_utility is None else s.outside_utility for s in segs], dtype=float
@@ -116,8 +193,35 @@ class AdopterPopulation:
         n_r, n_labs = len(self.region_names), market.available.size
         table = np.broadcast_to(market.available, (2, n_r, n_labs)).copy()
         table[1] &= market.is_open  # open-only segments (F17)
-        group = self.open_only[self.segment] * n_r + self.region
-        return table.reshape(-1, n_labs), group
+        return table.reshape(-1, n_labs), self.group
+
+    def block(self, idx: np.ndarray, tick: int) -> Adopters:
+        """The per-adopter terms of utility for adopters ``idx`` at ``tick``."""
+        seg = self.segment[idx]
+        return Adopters(
+            idx=idx,
+            tick=tick,
+            seg=seg,
+            region=self.region[idx],
+            group=self.group[idx],
+            true_w=self.true_w[seg][:, None],
+            need_eci=(self.need0_eci[idx] + self.need_growth[seg] * tick)[:, None],
+            shortfall_w=self.shortfall_w[seg][:, None],
+            surplus_w=self.surplus_w[seg][:, None],
+            price_sens=self.price_sens[seg][:, None],
+            control=self.control[idx][:, None],
+            trust=self.trust[idx],
+            ownership_value=self.ownership_value[seg][:, None],
+            ban_penalty=self.ban_penalty[seg],
+        )
+
+    def _cached_block(self, idx: np.ndarray, tick: int) -> Adopters:
+        """:meth:`block` for a fixed sample scored many times in a month (labs' market research), kept until
+        the sample, the tick or the segment parameters change."""
+        cached = self._block_cache
+        if cached is None or cached.idx is not idx or cached.tick != tick:
+            cached = self._block_cache = self.block(idx, tick)
+        return cached
 
     def choose(
         self,
@@ -151,20 +255,21 @@ class AdopterPopulation:
         if idx.size == 0:
             return
         n, n_labs = idx.size, market.available.size
-        seg = self.segment[idx]
+        block = self.block(idx, tick)
+        seg = block.seg
         # Separate child streams for the two draws, laid out lab by lab: a scenario that adds a lab at the
         # end of the roster leaves every other lab's noise unchanged (common random numbers).
         rng_consider, rng_utility, rng_outside = rng.spawn(3)
         # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) + affinity (F4).
-        pop = self.popularity[seg] ** world.popularity_exponent + world.popularity_floor
-        # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12)
-        weight = (
-            np.log(pop)
+        # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12);
+        # the segment terms are summed per segment (S, L), then spread to adopters
+        by_segment = (
+            np.log(self.popularity**world.popularity_exponent + world.popularity_floor)
             + np.log(world.recency_boost) * market.recent[None, :]
-            + market.affinity[seg]
-            + self.ownership(idx, market)
+            + market.affinity
         )
-        score = weight + np.ascontiguousarray(rng_consider.gumbel(size=(n_labs, n)).T)
+        weight = by_segment[seg] + block.ownership(market)
+        score = weight + np.ascontiguousarray(gumbel(rng_consider, (n_labs, n)).T)
         score[~allowed] = -np.inf
         k = np.minimum(self.consider_k[seg], n_labs)
         ranked = -np.sort(-score, axis=1)  # descending per row (L is small)
@@ -176,8 +281,8 @@ class AdopterPopulation:
         cur_ok[has_cur] = allowed[np.flatnonzero(has_cur), cur[has_cur]]
         considered[np.flatnonzero(cur_ok), cur[cur_ok]] = True
         # Utility (F3, F8, F12, F14): perceived capability against need, price, control, trust, affinity.
-        utility = self.utility(idx, market, tick) + np.ascontiguousarray(
-            rng_utility.gumbel(size=(n_labs, n)).T
+        utility = self._block_utility(block, market) + np.ascontiguousarray(
+            gumbel(rng_utility, (n_labs, n)).T
         )
         utility[~considered] = -np.inf
         best = np.argmax(utility, axis=1)
@@ -187,7 +292,7 @@ class AdopterPopulation:
         has_outside = np.isfinite(outside)
         none = np.zeros(n, dtype=bool)
         if has_outside.any():  # the outside option: use no model for the task (drawn in its own stream)
-            outside_u = outside + rng_outside.gumbel(size=n)
+            outside_u = outside + gumbel(rng_outside, n)
             none = has_outside & (outside_u > best_u)
             new[none], best_u[none] = NONE, outside_u[none]
         if cur_ok.any():
@@ -201,8 +306,11 @@ class AdopterPopulation:
 
     def utility(self, idx: np.ndarray, market: Market, tick: int) -> np.ndarray:
         """Deterministic utility (n, L) of each lab's released model for adopters ``idx``."""
-        seg = self.segment[idx]
-        u = self._utility(idx, market, market.true_eci, market.benchmark_eci, tick)
+        return self._block_utility(self.block(idx, tick), market)
+
+    def _block_utility(self, block: Adopters, market: Market) -> np.ndarray:
+        """:meth:`utility` for the adopters of ``block``."""
+        u = block.utility(market, market.true_eci, market.benchmark_eci)
         if market.ban_region >= 0:
             # Under an open-weight ban (F9) an adopter in the jurisdiction decides, model by model, whether to
             # comply: the newest release at the expected cost of using a banned model (enforcement x its
@@ -210,63 +318,50 @@ class AdopterPopulation:
             banned = (market.legal_true_eci != market.true_eci) | (
                 market.legal_benchmark_eci != market.benchmark_eci
             )
-            inside = np.flatnonzero(self.region[idx] == market.ban_region)
-            if banned.any() and inside.size:
-                legal = self._utility(
-                    idx[inside], market, market.legal_true_eci, market.legal_benchmark_eci, tick
-                )
-                cost = (self.enforcement * self.ban_penalty[seg[inside]])[:, None] * banned[None, :]
-                u[inside] = np.maximum(u[inside] - cost, legal)
+            if banned.any():
+                inside = np.flatnonzero(block.region == market.ban_region)
+                if inside.size:
+                    there = block.rows(inside)
+                    legal = there.utility(market, market.legal_true_eci, market.legal_benchmark_eci)
+                    cost = (self.enforcement * there.ban_penalty)[:, None] * banned[None, :]
+                    u[inside] = np.maximum(u[inside] - cost, legal)
         return u
-
-    def _utility(
-        self, idx: np.ndarray, market: Market, true_eci: np.ndarray, benchmark_eci: np.ndarray, tick: int
-    ) -> np.ndarray:
-        """Utility (n, L) of models with these released capabilities (the newest, or the legal ones)."""
-        seg = self.segment[idx]
-        tw = self.true_w[seg][:, None]
-        true, bench = true_eci[None, :], benchmark_eci[None, :]
-        perceived = tw * true + (1 - tw) * bench
-        need = self.need0_eci[idx] + self.need_growth[seg] * tick
-        d = perceived - need[:, None]
-        u = self.shortfall_w[seg][:, None] * np.minimum(d, 0.0) + self.surplus_w[seg][:, None] * np.maximum(
-            d, 0.0
-        )
-        u -= self.price_sens[seg][:, None] * market.log_price[None, :]
-        u += self.control[idx][:, None] * market.is_open[None, :]
-        u += self.trust[idx][:, market.bloc] * market.trust_weight[None, :]
-        u += market.affinity[seg]
-        u += self.ownership(idx, market)
-        return u
-
-    def ownership(self, idx: np.ndarray, market: Market) -> np.ndarray:
-        """(n, L): each adopter's segment ownership value for the models its own region's state co-owns."""
-        return self.ownership_value[self.segment[idx]][:, None] * market.owned[self.region[idx]]
 
     def research_utility(self, idx: np.ndarray, market: Market, tick: int) -> np.ndarray:
         """(n, L) deterministic utility of each offering for adopters ``idx``, -inf where they cannot use it
-        (labs' market research; columns are independent, so a changed offering can be rescored alone)."""
-        u = self.utility(idx, market, tick)
-        table, group = self.access(market)
-        u[~table[group[idx]]] = -np.inf
+        (labs' market research; columns are independent, so a changed offering can be rescored alone). The
+        adopters' terms are kept while ``idx`` (the same array) and ``tick`` stay the same."""
+        block = self._cached_block(idx, tick)
+        u = self._block_utility(block, market)
+        table, _ = self.access(market)
+        u[~table[block.group]] = -np.inf
         return u
 
-    def expected_usage_mtok(self, idx: np.ndarray, utility: np.ndarray, tick: int) -> np.ndarray:
+    def expected_usage_mtok(
+        self, idx: np.ndarray, utility: np.ndarray, tick: int, *, offerings_first: bool = False
+    ) -> np.ndarray:
         """(S, L) usage each offering can expect from each segment's adopters among ``idx`` in a settled
         market, scaled to the whole population: each adopter's usage this month split by logit choice
-        probabilities over ``utility`` (from :meth:`research_utility`; the choice step's unit Gumbel noise),
-        with the outside option where its segment has one. Labs' market research (release strategy): it
-        ignores consideration sets and switching costs."""
-        seg = self.segment[idx]
-        outside = self.outside_utility[seg]
-        top = np.maximum(utility.max(axis=1), outside)
+        probabilities over ``utility`` (n, L) (from :meth:`research_utility`; the choice step's unit Gumbel
+        noise), with the outside option where its segment has one. Labs' market research (release strategy):
+        it ignores consideration sets and switching costs. A stack of utilities (K, n, L), one market per
+        offer, gives (K, S, L); ``offerings_first``: ``utility`` is laid out (..., L, n)."""
+        block = self._cached_block(idx, tick)
+        outside = self.outside_utility[block.seg]
+        # offerings first, adopters last: reductions over a few offerings run along rows of adopters
+        if not offerings_first:
+            utility = np.ascontiguousarray(np.swapaxes(utility, -1, -2))  # (..., L, n)
+        top = np.maximum(utility.max(axis=-2), outside)
         top[~np.isfinite(top)] = 0.0  # nothing usable and no outside option: no weight anywhere, no usage
-        weights = np.exp(utility - top[:, None])
-        total = weights.sum(axis=1) + np.exp(outside - top)
-        usage = self.base_usage_mtok[idx] * self.usage_growth[seg] ** (tick / 12)
-        per_adopter = np.divide(usage, total, out=np.zeros_like(usage), where=total > 0)
-        onehot = seg[None, :] == np.arange(len(self.segment_names))[:, None]  # (S, n)
-        return (onehot * per_adopter) @ weights * (self.n / max(idx.size, 1))
+        weights = np.exp(utility - top[..., None, :])
+        total = weights.sum(axis=-2) + np.exp(outside - top)
+        usage = np.broadcast_to(
+            self.base_usage_mtok[idx] * self.usage_growth[block.seg] ** (tick / 12), total.shape
+        )
+        per_adopter = np.divide(usage, total, out=np.zeros(total.shape), where=total > 0)
+        onehot = block.segment_onehot(len(self.segment_names))  # (S, n)
+        by_segment = np.swapaxes(weights @ np.swapaxes(onehot * per_adopter[..., None, :], -1, -2), -1, -2)
+        return by_segment * (self.n / max(idx.size, 1))
 
     def add_offering(self) -> int:
         """A new market column (weights a lab left on the market, F9); returns its index."""
@@ -295,6 +390,12 @@ class AdopterPopulation:
         by_seg = usage[:, :, : self.n_labs].sum(axis=1)  # (S, L)
         totals = by_seg.sum(axis=1, keepdims=True)
         self.popularity = np.divide(by_seg, totals, out=np.zeros_like(by_seg), where=totals > 0)
+
+
+def gumbel(rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+    """Standard Gumbel draws (the logit's noise) as -ln E with E standard exponential (numpy's ziggurat): the
+    distribution of ``Generator.gumbel``, drawn about 3x faster at the choice step's sizes."""
+    return -np.log(rng.standard_exponential(size))
 
 
 def _counts_to_labels(shares: list[float], n: int) -> np.ndarray:

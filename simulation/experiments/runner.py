@@ -35,6 +35,7 @@ class ReplicateSpec:
     replicate: int
     seed_entropy: int
     spawn_key: tuple[int, ...]
+    labs: bool = True  # False: no per-lab table (returned as None), for callers that read only model metrics
 
     @property
     def seed_sequence(self) -> np.random.SeedSequence:
@@ -60,8 +61,9 @@ class Results:
         self.summary = summarise(self.model, self.labs, self.scenario)
 
 
-def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Run one replicate to the horizon; return (model rows, lab rows, drawn values with the seed)."""
+def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+    """Run one replicate to the horizon; return (model rows, lab rows or None if ``spec.labs`` is False,
+    drawn values with the seed)."""
     from ..model import EcosystemModel  # imported here: validating a file must not import Mesa
 
     seq = spec.seed_sequence
@@ -69,17 +71,17 @@ def run_replicate(spec: ReplicateSpec) -> tuple[pd.DataFrame, pd.DataFrame, dict
     # drawn values in, distributions out: the model draws nothing more
     scenario = with_changes(spec.scenario, {**drawn, "uncertain": {}}) if drawn else spec.scenario
     seed = model_seed(seq)
-    model = EcosystemModel(scenario, seed=seed)
+    model = EcosystemModel(scenario, seed=seed, collect_labs=spec.labs)
     for _ in range(scenario.months - 1):
         model.step()
     model_df = model.datacollector.get_model_vars_dataframe().reset_index(drop=True)
     model_df = model_df.drop(columns="seed")  # a replicate's seed is in its draws row
     model_df.insert(0, "replicate", spec.replicate)
-    labs_df = model.datacollector.get_agent_vars_dataframe().reset_index()
-    labs_df = labs_df.rename(columns={"Step": "tick"}).drop(columns=["AgentID"])
-    labs_df["tick"] = labs_df["tick"].astype(int)  # Mesa 3.5 may hand steps back as floats
-    labs_df.insert(0, "replicate", spec.replicate)
-    labs_df.insert(2, "date", labs_df["tick"].map(scenario.date_of))
+    labs_df = None
+    if spec.labs:
+        labs_df = model.lab_frame()
+        labs_df.insert(0, "replicate", spec.replicate)
+        labs_df.insert(2, "date", labs_df["tick"].map(scenario.date_of))
     model.dispose()  # memory stays flat however many runs a process makes
     return model_df, labs_df, {"replicate": spec.replicate, "model_seed": seed, **drawn}
 

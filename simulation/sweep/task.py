@@ -75,7 +75,8 @@ def execute(task: RunTask) -> RunOutput:
     row = base_row(task)
     try:
         scenario = pin(task.scenario, task.changes)  # a swept value wins over a distribution
-        model_df, _, _ = run_replicate(ReplicateSpec(scenario, task.replicate, task.seed, task.seed_key))
+        spec = ReplicateSpec(scenario, task.replicate, task.seed, task.seed_key, labs=False)
+        model_df, _, _ = run_replicate(spec)
         row.update(scalar_outcomes(model_df, task.scalars))
     except Exception as exc:  # noqa: BLE001 - any model error is data for this run
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
