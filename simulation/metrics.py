@@ -220,7 +220,7 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
     """All model-level metrics for the current tick, as one flat dict of numbers (plus the date)."""
     offerings = model.offerings  # the market's columns: labs, then open weights left by closed labs
     is_open = np.array([x.is_open for x in offerings])
-    lab_bloc = np.array([model.bloc_index[x.bloc] for x in offerings])
+    _, owned, lab_bloc = model.market_parameters()  # (R, L) co-owned, (L,) bloc index
     price = np.array([x.price_usd_per_mtok() for x in offerings])
     row: dict[str, Any] = {"tick": model.tick, "date": model.date}
     row.update(model.history.gaps())
@@ -236,25 +236,21 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
             model.bloc_names,
         )
     )
-    owned = np.array([[region in x.owners for x in offerings] for region in model.region_names], dtype=bool)
-    row.update(
-        own_state_shares(
-            model.usage, owned.reshape(len(model.region_names), len(offerings)), model.segment_names
-        )
-    )
+    row.update(own_state_shares(model.usage, owned, model.segment_names))
     labs = model.lab_list
-    for b, name in enumerate(model.bloc_names):  # largest training run by bloc (F2, F15)
-        runs = [lab.training_flop for lab in labs if lab.active and model.bloc_index[lab.bloc] == b]
-        row[f"max_training_flop_{name}"] = float(max(runs, default=0.0))
-    row["frontier_training_flop"] = float(max((lab.training_flop for lab in labs if lab.active), default=0.0))
-    n_labs = len(labs)  # labs alive: labs only
+    n_labs = len(labs)  # labs alive and training runs: labs only
     active, is_open, lab_bloc = model.lab_active_mask(), is_open[:n_labs], lab_bloc[:n_labs]
+    runs = np.where(active, model.lab_vector("training_flop"), 0.0)
+    for b, name in enumerate(model.bloc_names):  # largest training run by bloc (F2, F15)
+        row[f"max_training_flop_{name}"] = float(runs[lab_bloc == b].max(initial=0.0))
+    row["frontier_training_flop"] = float(runs.max(initial=0.0))
     for b, name in enumerate(model.bloc_names):
         row[f"labs_alive_{name}"] = int(np.sum(active & (lab_bloc == b)))
     row["labs_alive_open"] = int(np.sum(active & is_open))
     row["labs_alive_closed"] = int(np.sum(active & ~is_open))
+    options = [lab.release_option for lab in labs if lab.active]
     for option in BAN_ANSWERS:  # how labs answer an open-weight ban (F9)
-        row[f"labs_release_{option}"] = sum(1 for lab in labs if lab.active and lab.release_option == option)
+        row[f"labs_release_{option}"] = options.count(option)
     return row
 
 

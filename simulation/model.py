@@ -119,6 +119,8 @@ class EcosystemModel(mesa.Model):
         self.labs.do("buy_compute")  # F2, F7, F15
         self.train_labs()  # F2, F5, F6, F16, F18
         self.take_market_snapshot()  # what labs' market research sees: the market before anyone releases
+        self.labs.do("draft_release")  # F9: a ban's pinned response; the ways each lab due may release
+        self.research_drafts()  # what each lab with a choice can expect of each way (one survey)
         self.labs.do("release")  # F1, F3, F7, F9, F19
         self.release_open_weights()  # F9
         self.set_prices()  # F14
@@ -229,7 +231,8 @@ class EcosystemModel(mesa.Model):
     def standings(self, usage_by_segment: np.ndarray, active: np.ndarray) -> np.ndarray:
         """(n,) each lab's standing among the active labs, from usage by segment (S, n): its blend of usage
         share and developers' usage share times the number of active labs (1 = an equal share), what patrons
-        weigh (``decisions.relative_share``). A stack of usage tables (K, S, n) gives (K, n)."""
+        weigh (``decisions.relative_share``). A stack of usage tables (K, S, n) with their active masks (K, n)
+        gives (K, n)."""
         usage = usage_by_segment.sum(axis=-2) * active
         dev = (
             usage_by_segment[..., self.segment_names.index(DEVELOPERS), :] * active
@@ -237,9 +240,8 @@ class EcosystemModel(mesa.Model):
             else usage
         )
         weight = self.params.world.patron_developer_weight
-        return decisions.relative_share(
-            _shares(usage), _shares(dev), weight, int(active.sum())
-        )  # elementwise
+        labs = active.sum(axis=-1, keepdims=True)  # active labs, per market
+        return decisions.relative_share(_shares(usage), _shares(dev), weight, labs)  # elementwise
 
     def release_open_weights(self) -> None:
         """A lab that turned closed this tick leaves its last open release on the market as a new entry
@@ -268,72 +270,94 @@ class EcosystemModel(mesa.Model):
         own = [lab.capability_true_eci] if lab.active and lab.is_open else []
         return max([*market.true_eci[others].tolist(), *own], default=-np.inf)
 
+    def research_drafts(self) -> None:
+        """Market research for every lab that has drafted more than one way to release this month, done
+        together on this month's snapshot (what :meth:`research_of` hands each lab)."""
+        requests = [(lab, lab.drafts) for lab in self.lab_list if len(lab.drafts) > 1]
+        results = self.survey(requests) if requests else []
+        self._research = {
+            lab.name: (offers, found) for (lab, offers), found in zip(requests, results, strict=True)
+        }
+
+    def research_of(self, lab: Lab, offers: list[Offer]) -> list[Research]:
+        """``lab``'s market research for ``offers``: this month's survey if it covered them, else its own."""
+        done = self._research.get(lab.name)
+        if done is not None and done[0] == offers:
+            return done[1]
+        return self.market_research(lab, offers)
+
     def market_research(self, lab: Lab, offers: list[Offer]) -> list[Research]:
         """Usage, Mtok per month, ``lab`` can expect for each of ``offers`` given every other offering as it is,
-        and its standing among the labs: the adopters' own utilities over a fixed sample
-        (``world.research_sample``), logit shares scaled to the market
-        (``AdopterPopulation.expected_usage_mtok``). A closed offer by a lab that is open now competes with
-        its own weights, which stay on the market (F9)."""
+        and its standing among the labs (:meth:`survey` of one lab)."""
+        return self.survey([(lab, offers)])[0]
+
+    def survey(self, requests: list[tuple[Lab, list[Offer]]]) -> list[list[Research]]:
+        """Market research for several labs at once: for each (lab, offers), the usage, Mtok per month, the lab
+        can expect for each offer given every other offering as it stands in this month's snapshot, and its
+        standing among the labs; the adopters' own utilities over a fixed sample (``world.research_sample``),
+        logit shares scaled to the market (``AdopterPopulation.expected_usage_mtok``). A closed offer by a lab
+        that is open now competes with its own weights, which stay on the market (F9). All labs see the same
+        snapshot, so researching them together gives what each would get alone, in fewer array operations."""
         base, base_u = self._snapshot
         if base_u is None:  # adopters' utilities (L, n) in the snapshot, scored once a month
             scored = self.population.research_utility(self.research_idx, base, self.tick)
             base_u = np.ascontiguousarray(scored.T)
             self._snapshot = (base, base_u)
-        pop, idx, j = self.population, self.research_idx, lab.index
+        pop, idx, world = self.population, self.research_idx, self.params.world
+        columns = [
+            (lab.index, self._offer_column(lab, offer)) for lab, offers in requests for offer in offers
+        ]
+        lab_of = np.array([lab.index for lab, offers in requests for _ in offers], dtype=int)  # per offer
+        k = len(columns)
+        # a closed offer by a lab that is open now: its current model stays on the market as open weights
+        keeps = [[not offer.is_open and lab.is_open for offer in offers] for lab, offers in requests]
+        kept = [r for r, flags in enumerate(keeps) if any(flags)]
+        for r in kept:
+            lab = requests[r][0]
+            price = self.serving_cost_usd_per_mtok(lab.released_training_flop)
+            weights = {"is_open": True, "available": True, "recent": False, "log_price": np.log(price)}
+            columns.append((lab.index, weights | {"trust_weight": world.open_trust_weight}))
+        scored = pop.research_utility(idx, base.columns(columns), self.tick)  # (n, offers + weights)
+        u = np.repeat(base_u[None], k, axis=0)  # (offers, L, n): one market per offer
+        u[np.arange(k), lab_of, :] = scored[:, :k].T
+        new = [r for r in kept if requests[r][0].name not in self.weights_of]  # weights not yet on the market
+        if new:
+            u = np.concatenate([u, np.full((k, len(new), idx.size), -np.inf)], axis=1)
+        first = np.cumsum([0, *(len(offers) for _, offers in requests)])  # each request's first offer
+        for c, r in enumerate(kept):
+            left = self.weights_of.get(requests[r][0].name)
+            row = left.index if left is not None else base_u.shape[0] + new.index(r)
+            u[first[r] + np.flatnonzero(keeps[r]), row, :] = scored[:, k + c]
+        expected = pop.expected_usage_mtok(idx, u, self.tick, offerings_first=True)  # (offers, S, L')
+        n = len(self.lab_list)
+        available = np.repeat(base.available[None, :n], k, axis=0)
+        available[np.arange(k), lab_of] = True
+        standing = self.standings(expected[:, :, :n], available)  # (offers, n)
+        usage = expected[np.arange(k), :, lab_of].sum(axis=1)
+        out = [Research(float(usage[o]), float(standing[o, lab_of[o]])) for o in range(k)]
+        return [out[first[r] : first[r + 1]] for r in range(len(requests))]
+
+    def _offer_column(self, lab: Lab, offer: Offer) -> dict[str, Any]:
+        """``lab``'s market column as ``offer`` would make it: the candidate if newer, else its current model,
+        priced as offered, with the version a ban lets in."""
         world, ban = self.params.world, self.params.policy.ban
         focus = lab.cfg.benchmark_focus_eci
-        changes = []  # offering j as each offer would make it (one research column each)
-        for offer in offers:
-            newer = offer.true_eci > lab.capability_true_eci
-            true = max(offer.true_eci, lab.capability_true_eci)
-            flop = offer.training_flop if newer else lab.released_training_flop
-            legal = lab.legal_true_eci if offer.is_open and ban.active and flop > ban.threshold_flop else true
-            price, _ = lab.offer_price(Offer(offer.option, true, flop))
-            changes.append(
-                {
-                    "available": True,
-                    "is_open": offer.is_open,
-                    "true_eci": true,
-                    "benchmark_eci": true + focus,
-                    "legal_true_eci": legal,
-                    "legal_benchmark_eci": legal + focus,
-                    "log_price": np.log(price),
-                    "recent": newer or bool(base.recent[j]),
-                    "trust_weight": world.open_trust_weight if offer.is_open else 1.0,
-                }
-            )
-        # a closed offer by a lab that is open now: its current model stays on the market as open weights
-        keeps_weights = np.array([not offer.is_open and lab.is_open for offer in offers])
-        if keeps_weights.any():
-            price = self.serving_cost_usd_per_mtok(lab.released_training_flop)
-            changes.append(
-                {
-                    "is_open": True,
-                    "available": True,
-                    "recent": False,
-                    "log_price": np.log(price),
-                    "trust_weight": world.open_trust_weight,
-                }
-            )
-        scored = pop.research_utility(idx, base.columns(j, changes), self.tick)  # (n, offers [+ weights])
-        k = len(offers)
-        u = np.repeat(base_u[None], k, axis=0)  # (offers, L, n): one market per offer
-        u[:, j, :] = scored[:, :k].T
-        if keeps_weights.any():
-            left = self.weights_of.get(lab.name)
-            if left is None:  # a new row: its weights, for the offers that keep them on the market
-                u = np.concatenate([u, np.full((k, 1, idx.size), -np.inf)], axis=1)
-                row = u.shape[1] - 1
-            else:
-                row = left.index
-            u[keeps_weights, row, :] = scored[:, -1]
-        expected = pop.expected_usage_mtok(idx, u, self.tick, offerings_first=True)  # (offers, S, L)
-        n = len(self.lab_list)
-        available = base.available[:n].copy()
-        available[j] = True
-        standing = self.standings(expected[:, :, :n], available)  # (offers, n)
-        usage = expected[:, :, j].sum(axis=1)
-        return [Research(float(usage[o]), float(standing[o, j])) for o in range(k)]
+        newer = offer.true_eci > lab.capability_true_eci
+        true = max(offer.true_eci, lab.capability_true_eci)
+        flop = offer.training_flop if newer else lab.released_training_flop
+        legal = lab.legal_true_eci if offer.is_open and ban.active and flop > ban.threshold_flop else true
+        price, _ = lab.offer_price(Offer(offer.option, true, flop))
+        return {
+            "available": True,
+            "is_open": offer.is_open,
+            "true_eci": true,
+            "benchmark_eci": true + focus,
+            "legal_true_eci": legal,
+            "legal_benchmark_eci": legal + focus,
+            "log_price": np.log(price),
+            "recent": newer or bool(self._snapshot[0].recent[lab.index]),
+            "trust_weight": world.open_trust_weight if offer.is_open else 1.0,
+        }
 
     def take_market_snapshot(self) -> None:
         """Freeze the market as it stands before this month's releases (with this month's ban enforcement),
@@ -341,6 +365,7 @@ class EcosystemModel(mesa.Model):
         ban = self.params.policy.ban
         self.population.enforcement = ban.enforcement if ban.active else 0.0
         self._snapshot: tuple[Market, np.ndarray | None] = (self.market(), None)
+        self._research: dict[str, tuple[list[Offer], list[Research]]] = {}  # this month's, by lab
 
     # -- adopters -------------------------------------------------------------------------------------
     def market(self) -> Market:
@@ -348,7 +373,7 @@ class EcosystemModel(mesa.Model):
         p = self.params
         labs = self.offerings
         is_open = np.array([lab.is_open for lab in labs])
-        affinity, owned, bloc = self._market_parameters()
+        affinity, owned, bloc = self.market_parameters()
         return Market(
             available=self.lab_active_mask(labs),
             is_open=is_open,
@@ -367,7 +392,7 @@ class EcosystemModel(mesa.Model):
             else -1,
         )
 
-    def _market_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def market_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(affinity (S, L), owned (R, L), bloc (L,)) of the offerings: they change only with the parameters
         (events) or the offerings, so they are kept until either does (read-only arrays)."""
         key = (self.params, len(self.offerings))
@@ -435,6 +460,7 @@ class EcosystemModel(mesa.Model):
         self.population = self.datacollector = self.history = self.current = None  # type: ignore[assignment]
         self.users = self.usage = self.finance_draws = self.params = self._events = None  # type: ignore[assignment]
         self._snapshot = self.research_idx = self._market_cache = None  # type: ignore[assignment]
+        self._research = {}
         self.weights_of = {}
 
     # -- metrics ------------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def test_stacked_utilities_give_each_markets_expected_usage(make_model) -> None:
 def test_market_columns_copy_one_offering_per_change(make_model) -> None:
     model = make_model()
     market = model.market()
-    cols = market.columns(1, [{}, {"is_open": False, "log_price": 2.0}, {"true_eci": 99.0}])
+    cols = market.columns([(1, {}), (1, {"is_open": False, "log_price": 2.0}), (1, {"true_eci": 99.0})])
     assert cols.true_eci.tolist() == [market.true_eci[1], market.true_eci[1], 99.0]
     assert cols.is_open.tolist() == [bool(market.is_open[1]), False, bool(market.is_open[1])]
     assert cols.log_price.tolist() == [market.log_price[1], 2.0, market.log_price[1]]

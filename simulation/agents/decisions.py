@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 # -- investment: how much compute to add (F2, F7, F15) -----------------------------------------------------
 
@@ -116,11 +119,11 @@ def update_patron_support(support: float, target: float, patience_months: float)
     return support + (target - support) / patience_months
 
 
-def relative_share(usage_share: float, developer_share: float, developer_weight: float, labs: int) -> float:
+def relative_share(usage_share: Any, developer_share: Any, developer_weight: float, labs: Any) -> Any:
     """A lab's standing among the active labs: its blend of usage share and developers' usage share, times
-    the number of active labs (1 = an equal share)."""
+    the number of active labs (1 = an equal share). Scalars, or numpy arrays elementwise."""
     blended = (1 - developer_weight) * usage_share + developer_weight * developer_share
-    return blended * max(labs, 1)
+    return blended * np.maximum(labs, 1)
 
 
 # -- prices (F14) --------------------------------------------------------------------------------------

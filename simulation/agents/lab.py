@@ -96,6 +96,7 @@ class Lab(mesa.Agent):
         self.demanding_usage_share = 0.0
         self.users_by_segment = np.zeros(len(model.params.adopters.segments), dtype=np.int64)
         self._usage_history: list[float] = []
+        self.drafts: list[Offer] = []  # the ways it may release this month (draft_release)
         self._revenue_history: list[float] = []
         plan = self.build_plan_usd()
         self.runway_months = d.runway_months(
@@ -357,19 +358,28 @@ class Lab(mesa.Agent):
         return self.model.params.world.rl_gain_eci_per_month * self.demanding_usage_share
 
     # -- phase 4: release (F1, F3, F7, F9, F19) -------------------------------------------------------------
-    def release(self) -> None:
-        """On the cadence, release what was trained ``training_lag_months`` ago, open or closed as the lab
-        decides (or as pinned); benchmark = true + focus."""
+    def draft_release(self) -> None:
+        """Apply a ban's pinned response; on the cadence, draft the ways this lab may release what was trained
+        ``training_lag_months`` ago (``self.drafts``, empty when it does not release this month). Labs with a
+        choice have their market research done together before anyone releases
+        (``EcosystemModel.research_drafts``)."""
+        self.drafts = []
         if not self.active:
             return
-        cfg = self.cfg
         self.apply_ban()
-        if self.model.tick - self.last_release_tick < cfg.release_cadence_months:
+        if self.model.tick - self.last_release_tick < self.cfg.release_cadence_months:
             return
         self.last_release_tick = self.model.tick
-        offers = self.release_offers(self._internal_history[0], self._flop_history[0])
-        if not offers:
-            return  # stop releasing open models above the threshold: the current one stays (F9)
+        # none: it stops releasing open models above a ban's threshold, and the current one stays (F9)
+        self.drafts = self.release_offers(self._internal_history[0], self._flop_history[0])
+
+    def release(self) -> None:
+        """Release the drafted model, open or closed as the lab decides (or as pinned); benchmark = true +
+        focus."""
+        offers, self.drafts = self.drafts, []
+        if not offers or not self.active:
+            return
+        cfg = self.cfg
         offer = offers[0] if len(offers) == 1 else self.decide_release(offers)
         self.release_option = offer.option
         self.is_open = offer.is_open
@@ -433,7 +443,7 @@ class Lab(mesa.Agent):
         """Weigh each offer by the usage the lab's market research expects for it and what that usage brings
         it (``strategy.release_payoff_usd``); keep the current way unless another is clearly better."""
         world = self.model.params.world
-        research = self.model.market_research(self, offers)
+        research = self.model.research_of(self, offers)
         payoffs = {}
         for offer, expected in zip(offers, research, strict=True):
             price, serving = self.offer_price(offer)

@@ -39,15 +39,16 @@ class Market:
     legal_benchmark_eci: np.ndarray  # and its benchmark score
     ban_region: int  # region index under an open-weight ban, -1 for none
 
-    def columns(self, j: int, changes: Sequence[Mapping[str, Any]]) -> Market:
-        """Offering ``j`` once per entry of ``changes`` (copies), each with that entry's values in place of its
-        own: the ways a lab could release, as its market research scores them (one column each)."""
+    def columns(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> Market:
+        """One column per (offering j, values) of ``changes``: a copy of offering j's column with those values
+        in place of its own; the ways labs could release, as their market research scores them."""
+        js = [j for j, _ in changes]
         parts: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(value, np.ndarray):
-                value = np.repeat(value[..., j : j + 1], len(changes), axis=-1)
-                for c, change in enumerate(changes):
+                value = value[..., js]
+                for c, (_, change) in enumerate(changes):
                     if f.name in change:
                         value[..., c] = change[f.name]
             parts[f.name] = value
