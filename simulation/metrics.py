@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .agents.strategy import BAN_OPTIONS
 from .config.base import months_between
 
 if TYPE_CHECKING:
@@ -254,7 +255,7 @@ def compute(model: EcosystemModel) -> dict[str, Any]:
     return row
 
 
-BAN_ANSWERS = ("capped", "offshore", "defy")  # release options only a binding ban offers (agents/strategy.py)
+BAN_ANSWERS = BAN_OPTIONS  # release options only a binding ban offers
 
 
 def lab_reporters(segment_names: list[str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .agents import AdopterPopulation, Lab, Market, OpenWeights, decisions
+from .agents import AdopterPopulation, Lab, Market, OpenWeights, decisions, strategy
 from .agents.strategy import Offer, Research
 from .config import Scenario, load_scenario, months_between, pin, with_changes
 from .seeding import draw_parameters, fresh_seed
@@ -161,7 +161,7 @@ class EcosystemModel(mesa.Model):
                 for lab in self.lab_list:
                     if f"labs.{lab.name}.release_policy" in changes and lab.cfg.release_policy is not None:
                         lab.is_open = lab.cfg.release_policy == "open"  # pinned from now on
-                        lab.release_option = "open" if lab.is_open else "closed"
+                        lab.release_option = strategy.OPEN if lab.is_open else strategy.CLOSED
 
     # -- labs ------------------------------------------------------------------------------------------
     def lab_vector(self, attr: str, entries: list[Any] | None = None) -> np.ndarray:

@@ -1488,13 +1488,13 @@ def test_market_research_in_the_first_month_of_a_ban_weighs_the_penalty_adopters
         }
     )
     seen: dict[int, list[float]] = {}
-    research = model.market_research
+    survey = model.survey
 
-    def spy(lab, offers):
+    def spy(requests):
         seen.setdefault(model.tick, []).append(model.population.enforcement)
-        return research(lab, offers)
+        return survey(requests)
 
-    model.market_research = spy
+    model.survey = spy
     for _ in range(7):
         model.step()
     assert 6 in seen  # open_us decided in the ban's first month

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 CLOSED, OPEN, CAPPED, OFFSHORE, DEFY = "closed", "open", "capped", "offshore", "defy"
 OPEN_OPTIONS = (OPEN, CAPPED, OFFSHORE, DEFY)  # released as open weights
+BAN_OPTIONS = (CAPPED, OFFSHORE, DEFY)  # offered only by a binding open-weight ban (F9)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from . import strategy
+
 if TYPE_CHECKING:
     from ..model import EcosystemModel
     from .lab import Lab, Release
@@ -41,7 +43,7 @@ class OpenWeights(mesa.Agent):
         self.index = index  # column in the adopter arrays, after every lab's
         self.frozen: Release | None = None  # the source's release these weights are; None: not out yet
         self.is_open = True
-        self.release_option = "open"
+        self.release_option = strategy.OPEN
         self.capability_true_eci = self.capability_benchmark_eci = 0.0
         self.legal_true_eci = self.legal_benchmark_eci = 0.0
         self.internal_capability_eci = 0.0
