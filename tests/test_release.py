@@ -146,6 +146,44 @@ def test_offers_researched_together_match_each_researched_alone(make_scenario, s
     assert together[0].usage_mtok != pytest.approx(together[1].usage_mtok, rel=1e-3)  # the offers differ
 
 
+def test_a_survey_of_several_labs_gives_each_lab_its_own_research(make_scenario) -> None:
+    """One survey of two deciding labs (one open now, whose closed offer keeps its weights on the market, one
+    closed now) gives each what its own market research gives, and what the release phase hands it."""
+    from simulation.agents.strategy import CLOSED, OPEN
+
+    changes = {
+        "labs.closed_us.release_policy": None,
+        "labs.closed_us.initial_release": "open",
+        "labs.open_us.release_policy": None,
+        "labs.open_us.initial_release": "closed",
+        "labs.open_cn.release_policy": "closed",
+    }
+    model = EcosystemModel(make_scenario(changes), seed=3)
+    model.step()
+    model.take_market_snapshot()
+    requests = [
+        (
+            lab,
+            [
+                Offer(CLOSED, lab.capability_true_eci + 1.0, lab.training_flop),
+                Offer(OPEN, lab.capability_true_eci + 1.0, lab.training_flop),
+            ],
+        )
+        for lab in model.lab_list
+        if lab.name in ("closed_us", "open_us")
+    ]
+    together = model.survey(requests)
+    for (lab, offers), found in zip(requests, together, strict=True):
+        alone = model.market_research(lab, offers)
+        assert [r.usage_mtok for r in found] == pytest.approx([r.usage_mtok for r in alone], rel=1e-12)
+        assert [r.standing for r in found] == pytest.approx([r.standing for r in alone], rel=1e-12)
+    for lab, offers in requests:
+        lab.drafts = offers
+    model.research_drafts()
+    assert model.research_of(requests[0][0], requests[0][1]) == together[0]
+    assert model.research_of(requests[1][0], requests[1][1]) == together[1]
+
+
 # -- the rules at work: who opens, who closes ------------------------------------------------------------
 
 
