@@ -7,7 +7,8 @@
 - **Chinese funding squeeze** (scenarios/china_funding_squeeze.yaml): the lag before the gap moves
   (first month whose 3-month paired mean has an interval above zero) and its size over the last 12 months.
 - **Sovereign consortium** (scenarios/sovereign_consortium.yaml): the sovereign open share and own-state
-  share, and what a point of sovereign open share costs the states per month.
+  share, and what a point of own-state share (sovereign adopters on the model their state co-owns) costs the
+  states per month.
 
 ``python run.py findings`` prints the tables; ``docs/findings.md`` is generated from them (``python run.py
 findings > docs/findings.md``) and embedded in docs/scenarios.md; a test fails when the model
@@ -142,7 +143,8 @@ def consortium_effects(
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """The consortium's effect on sovereign adoption (window mean from its start) and what it costs: the
     extra patron money its states pay per month (the consortium lab's subsidy, plus the top-ups of the
-    labs they fund over their baseline subsidy), per point of sovereign open share."""
+    labs they fund over their baseline subsidy), per point of own-state share: the share of sovereign usage on
+    the model the adopter's own state co-owns, which is what the states pay for (F12)."""
     outcomes = ["open_share_usage_sovereign", "own_state_share_usage_sovereign", "open_share_usage"]
     b = _window_means(base.model, outcomes, from_tick)
     s = _window_means(consortium.model, outcomes, from_tick)
@@ -154,7 +156,7 @@ def consortium_effects(
 
     extra = paid(consortium.labs).sub(paid(base.labs), fill_value=0.0)
     cost = float(extra.mean())
-    row = table.set_index("outcome").loc["open_share_usage_sovereign"]
+    row = table.set_index("outcome").loc["own_state_share_usage_sovereign"]
     points = 100 * row["effect"]
     per_point = cost / points if points > 0 else np.inf
     # the interval of the effect bounds the cost per point (cost is nearly the same in every replicate)
@@ -302,7 +304,8 @@ def markdown(f: Findings) -> str:
         f"The states pay ${c['usd_per_month'] / 1e6:,.0f}M a month more than in the baseline (the consortium "
         "lab's subsidy and the top-ups of Mistral and TII). "
         + (
-            f"A point of sovereign open share costs ${c['usd_per_month_per_point'] / 1e6:,.0f}M a month "
+            "A point of own-state share (sovereign usage on the model the adopter's own state co-owns) costs "
+            f"${c['usd_per_month_per_point'] / 1e6:,.0f}M a month "
             f"(from ${c['per_point_low'] / 1e6:,.0f}M to "
             + (
                 "an unbounded cost"
@@ -311,7 +314,7 @@ def markdown(f: Findings) -> str:
             )
             + " over the effect's interval)."
             if np.isfinite(c["usd_per_month_per_point"])
-            else "The sovereign open share does not rise: no cost per point can be given."
+            else "The own-state share does not rise: no cost per point can be given."
         ),
         "",
     ]

@@ -108,14 +108,14 @@ def test_squeeze_lag_is_the_first_window_whose_interval_excludes_zero() -> None:
 
 
 def test_consortium_cost_per_point_is_extra_patron_money_over_the_effect() -> None:
-    def run(sovereign: list[float], subsidies: dict[str, float]):
+    def run(own_state: list[float], subsidies: dict[str, float]):
         model = _model(
             [
                 {
                     "replicate": r,
                     "tick": t,
-                    "open_share_usage_sovereign": sovereign[r],
-                    "own_state_share_usage_sovereign": 0.0,
+                    "open_share_usage_sovereign": 0.6,
+                    "own_state_share_usage_sovereign": own_state[r],
                     "open_share_usage": 0.4,
                 }
                 for r in range(2)
@@ -132,10 +132,11 @@ def test_consortium_cost_per_point_is_extra_patron_money_over_the_effect() -> No
         )
         return SimpleNamespace(model=model, labs=labs)
 
-    base = run([0.60, 0.60], {"mistral": 0.0, "tii": 1e7})
-    consortium = run([0.62, 0.64], {"mistral": 5e7, "tii": 5e7, "consortium": 3e8})
+    base = run([0.0, 0.0], {"mistral": 0.0, "tii": 1e7})
+    consortium = run([0.02, 0.04], {"mistral": 5e7, "tii": 5e7, "consortium": 3e8})
     table, cost = consortium_effects(base, consortium, from_tick=0, funded=("consortium", "mistral", "tii"))
-    assert table.set_index("outcome").loc["open_share_usage_sovereign", "effect"] == pytest.approx(0.03)
+    assert table.set_index("outcome").loc["own_state_share_usage_sovereign", "effect"] == pytest.approx(0.03)
+    assert table.set_index("outcome").loc["open_share_usage_sovereign", "effect"] == 0.0
     assert cost["usd_per_month"] == pytest.approx(5e7 + 4e7 + 3e8)
     assert cost["usd_per_month_per_point"] == pytest.approx(3.9e8 / 3.0)
 
