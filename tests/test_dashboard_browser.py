@@ -78,7 +78,7 @@ def server(tmp_path_factory) -> Iterator[tuple[str, Path, Path]]:
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"the dashboard server was not ready in {READY_S} s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+            time.sleep(0.05)
         yield url, out, log
     finally:
         proc.terminate()  # cli.main stops its solara child, then ends
@@ -101,7 +101,10 @@ def driver(server, tmp_path_factory) -> Iterator[Any]:
 def wait_for(driver: Any, what: str, condition: Any) -> Any:
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S).until(lambda d: condition(d), message=f"waiting for {what}")
+    # polled every 50 ms (Selenium's default is 500 ms, most of a wait for a page that answers in tens of ms)
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.05).until(
+        lambda d: condition(d), message=f"waiting for {what}"
+    )
 
 
 def status(driver: Any) -> dict[str, str]:

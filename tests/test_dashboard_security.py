@@ -380,7 +380,7 @@ def server(server_process) -> tuple[int, Path]:
             pass
         if time.monotonic() > deadline:
             pytest.fail(f"the server was not ready in {READY_S} s:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+        time.sleep(0.05)
 
 
 def logged(log: Path, line: str) -> str:
