@@ -128,6 +128,20 @@ def test_the_model_table_records_the_seed_used(make_model) -> None:
     assert table["seed"].tolist() == [17, 17]
 
 
+def research_markets(model: EcosystemModel) -> list:
+    """From now on, every market of offers' columns that market research scores (not the month's market)."""
+    markets = []
+    research_utility = model.population.research_utility
+
+    def spy(idx, market, tick):
+        if market is not model._snapshot[0]:
+            markets.append(market)
+        return research_utility(idx, market, tick)
+
+    model.population.research_utility = spy
+    return markets
+
+
 def test_market_research_prices_each_offer_and_keeps_the_weights_open(make_scenario) -> None:
     """closed_us starts open and decides at tick 2 between closing (its pinned 5.0 USD/Mtok) and staying open.
     Its research scores one column per offer, priced as offered, and, for the closed offer, its own current
@@ -142,19 +156,12 @@ def test_market_research_prices_each_offer_and_keeps_the_weights_open(make_scena
     model = EcosystemModel(scenario, seed=3)
     lab = lab_by_name(model, "closed_us")
     model.step()
-    columns = []
-    research_utility = model.population.research_utility
-
-    def spy(idx, market, tick):
-        if market is not model._snapshot[0]:  # the offers' columns, not the month's market
-            columns.extend(zip(market.is_open.tolist(), market.log_price.tolist(), strict=True))
-        return research_utility(idx, market, tick)
-
-    model.population.research_utility = spy
+    markets = research_markets(model)
     serving = model.serving_cost_usd_per_mtok(lab.released_training_flop)  # tick 1's; tick 2's below
     model.step()  # tick 2: it decides
     assert set(lab.release_payoffs) == {"closed", "open"}
     decline = (0.7 / 3) ** (1 / 12)  # serving costs fall from tick 1 to tick 2
+    columns = [(o, p) for m in markets for o, p in zip(m.is_open.tolist(), m.log_price.tolist(), strict=True)]
     closed = [price for is_open, price in columns if not is_open]
     assert closed == [pytest.approx(np.log(5.0))]
     opened = sorted(price for is_open, price in columns if is_open)
@@ -185,19 +192,15 @@ def test_under_a_ban_research_shows_a_closed_offer_as_its_own_legal_version(make
     model = EcosystemModel(scenario, seed=3)
     lab = lab_by_name(model, "closed_us")
     model.step()
-    columns = []
-    research_utility = model.population.research_utility
-
-    def spy(idx, market, tick):
-        if market is not model._snapshot[0]:  # the offers' columns, not the month's market
-            closed = ~market.is_open
-            columns.extend(
-                zip(market.true_eci[closed].tolist(), market.legal_true_eci[closed].tolist(), strict=True)
-            )
-        return research_utility(idx, market, tick)
-
-    model.population.research_utility = spy
+    markets = research_markets(model)
     model.step()  # tick 2: it decides
+    columns = [
+        (true, legal)
+        for m in markets
+        for true, legal in zip(
+            m.true_eci[~m.is_open].tolist(), m.legal_true_eci[~m.is_open].tolist(), strict=True
+        )
+    ]
     assert "closed" in lab.release_payoffs
     ((true, legal),) = columns
     assert true > 130.0  # a newer model than the one on the market
