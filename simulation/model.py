@@ -316,7 +316,7 @@ class EcosystemModel(mesa.Model):
             lab = requests[r][0]
             price = self.serving_cost_usd_per_mtok(lab.released_training_flop)
             weights = {"is_open": True, "available": True, "recent": False, "log_price": np.log(price)}
-            columns.append((lab.index, weights | {"trust_weight": world.open_trust_weight}))
+            columns.append((lab.index, weights))
         scored = pop.research_utility(idx, base.columns(columns), self.tick)  # (n, offers + weights)
         u = np.repeat(base_u[None], k, axis=0)  # (offers, L, n): one market per offer
         u[np.arange(k), lab_of, :] = scored[:, :k].T
@@ -356,7 +356,6 @@ class EcosystemModel(mesa.Model):
             "legal_benchmark_eci": legal + focus,
             "log_price": np.log(price),
             "recent": newer or bool(self._snapshot[0].recent[lab.index]),
-            "trust_weight": world.open_trust_weight if offer.is_open else 1.0,
         }
 
     def take_market_snapshot(self) -> None:
@@ -384,12 +383,12 @@ class EcosystemModel(mesa.Model):
             recent=np.array([self.tick - lab.new_model_tick < p.world.recency_months for lab in labs]),
             affinity=affinity,
             owned=owned,
-            trust_weight=np.where(is_open, p.world.open_trust_weight, 1.0),
             legal_true_eci=self.lab_vector("legal_true_eci", labs),
             legal_benchmark_eci=self.lab_vector("legal_benchmark_eci", labs),
             ban_region=self.region_names.index(p.policy.ban.jurisdiction)
             if p.policy.ban.active and p.policy.ban.jurisdiction in self.region_names
             else -1,
+            open_trust_weight=p.world.open_trust_weight,
         )
 
     def market_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -171,8 +171,17 @@ def test_market_research_prices_each_offer_and_keeps_the_weights_open(make_scena
 
 
 def test_closed_models_carry_full_trust_and_open_ones_the_open_trust_weight(make_model) -> None:
+    """Twins but for open weights: an open model's utility exceeds the closed one's by control plus the
+    share of origin trust it loses, (0.4 - 1) x trust."""
     model = make_model({"world.open_trust_weight": 0.4})
-    np.testing.assert_array_equal(model.market().trust_weight, [1.0, 0.4, 0.4])  # closed_us, open_us, open_cn
+    market = model.market()
+    assert market.open_trust_weight == 0.4
+    twins = market.columns([(0, {"is_open": False}), (0, {"is_open": True})])  # closed_us's column, twice
+    pop = model.population
+    idx = np.arange(pop.n)
+    u = pop.utility(idx, twins, model.tick)
+    us = model.bloc_names.index("us")
+    np.testing.assert_allclose(u[:, 1] - u[:, 0], pop.control + (0.4 - 1.0) * pop.trust[:, us], atol=1e-12)
 
 
 def test_under_a_ban_research_shows_a_closed_offer_as_its_own_legal_version(make_scenario) -> None:

@@ -102,10 +102,9 @@ def test_a_lone_adopter_choosing_gets_a_model(make_model) -> None:
     model = make_model({"adopters.burn_in_months": 0})
     pop = model.population
     market = model.market()
-    table, group = pop.access(market)
     a = np.array([0])
     assert pop.choice[0] == -1
-    pop._decide(a, market, table[group[a]], 0, np.random.default_rng(1), model.params.world)
+    pop._decide(a, market, pop.access(market), 0, np.random.default_rng(1), model.params.world)
     assert pop.choice[0] >= 0
 
 
@@ -150,18 +149,14 @@ def test_a_recent_release_wins_attention_by_the_recency_boost(make_model) -> Non
     chosen = {}
     for recent in ([False, True, False], [False, False, False]):
         m = dataclasses.replace(market, recent=np.array(recent))
-        table, group = pop.access(m)
         pop.choice[general] = -1
-        pop._decide(general, m, table[group[general]], 0, NoNoise(), model.params.world)
+        pop._decide(general, m, pop.access(m), 0, NoNoise(), model.params.world)
         chosen[recent[1]] = set(pop.choice[general].tolist())
     assert chosen == {True: {1}, False: {0}}
 
 
 class NoNoise:
     """A Generator stand-in for ``_decide``: every Gumbel draw 0 (choices follow the weights and utilities)."""
-
-    def spawn(self, n: int) -> list[NoNoise]:
-        return [NoNoise() for _ in range(n)]
 
     def standard_exponential(self, size=None) -> np.ndarray:
         return np.ones(size)  # Gumbel draws are -ln E (population.gumbel): every one is 0

@@ -376,8 +376,8 @@ def test_events_on_adopter_preferences_take_effect_from_their_month(
 
 def test_utility_by_hand_for_two_adopters_and_three_labs_at_two_months(make_model) -> None:
     """u = shortfall_w * min(d, 0) + surplus_w * max(d, 0) - price_sensitivity * ln(price) + control * open
-    + trust[bloc] * trust_weight + affinity, with d = perceived - need, perceived = w * true + (1 - w) * bench,
-    need = need0 + need_growth * tick. Segment defaults: w 0.5, shortfall 0.6, surplus 0.05, price 0.5,
+    + trust[bloc] * (1 if closed, open_trust_weight if open) + affinity, with d = perceived - need,
+    perceived = w * true + (1 - w) * bench, need = need0 + need_growth * tick. Segment defaults: w 0.5, shortfall 0.6, surplus 0.05, price 0.5,
     need growth 0.5 a month. Every number below is worked out by hand in the comments."""
     model = make_model()
     pop = model.population
@@ -394,7 +394,7 @@ def test_utility_by_hand_for_two_adopters_and_three_labs_at_two_months(make_mode
         log_price=np.log([5.0, 0.5, 0.33]),
         is_open=np.array([False, True, True]),
         bloc=np.array([0, 0, 1]),
-        trust_weight=np.array([1.0, 0.5, 0.5]),
+        open_trust_weight=0.5,
         affinity=np.zeros((2, 3)),
         ban_region=-1,
     )
@@ -433,7 +433,7 @@ def test_co_ownership_adds_the_segment_ownership_value_for_owner_regions_only(ma
         log_price=np.zeros(3),
         is_open=np.array([True, True, True]),
         bloc=np.array([0, 0, 0]),
-        trust_weight=np.full(3, 0.5),
+        open_trust_weight=0.5,
         affinity=np.zeros((2, 3)),
         owned=np.array([[False, True, False], [False, False, False]]),  # us co-owns lab 1
         ban_region=-1,

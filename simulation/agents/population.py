@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -34,10 +35,10 @@ class Market:
     recent: np.ndarray  # bool: released within world.recency_months
     affinity: np.ndarray  # (S, L) extra utility by segment
     owned: np.ndarray  # (R, L) bool: region r's state co-owns lab l (a consortium, F12)
-    trust_weight: np.ndarray  # share of origin trust that applies: 1 closed, world.open_trust_weight open
     legal_true_eci: np.ndarray  # newest release a ban lets in, true capability
     legal_benchmark_eci: np.ndarray  # and its benchmark score
     ban_region: int  # region index under an open-weight ban, -1 for none
+    open_trust_weight: float  # share of origin trust open weights carry (closed models carry all of it)
 
     def columns(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> Market:
         """One column per (offering j, values) of ``changes``: a copy of offering j's column with those values
@@ -56,62 +57,91 @@ class Market:
 
 
 @dataclass(frozen=True)
+class SegmentTerms:
+    """The segment-level terms of utility, (S,) each: scored per segment as small (S, L) or (S x R, L) tables
+    that adopters then read by their segment, or by their (segment, region) cell."""
+
+    true_w: np.ndarray  # weight of true capability against benchmark score in perceived capability
+    price_sens: np.ndarray  # utility per unit of ln(USD per Mtok)
+    ownership_value: np.ndarray  # utility of a model its region's state co-owns (F12)
+    open_only: np.ndarray  # bool: uses open-weight models only (F17)
+    n_regions: int
+
+    def perceived_eci(self, true_eci: np.ndarray, benchmark_eci: np.ndarray) -> np.ndarray:
+        """(S, L) perceived capability: true_w x true + (1 - true_w) x benchmark."""
+        return self.true_w[:, None] * (true_eci - benchmark_eci)[None, :] + benchmark_eci[None, :]
+
+    def by_cell(self, by_segment: np.ndarray, market: Market) -> np.ndarray:
+        """(S x R, L): the segment terms ``by_segment`` (S, L) for each (segment, region) cell (row s x R + r),
+        plus the segment's ownership value where the region's state co-owns the offering (F12)."""
+        cells = np.repeat(by_segment, self.n_regions, axis=0)
+        if market.owned.any():
+            cells += (self.ownership_value[:, None, None] * market.owned[None, :, :]).reshape(cells.shape)
+        return cells
+
+    def cell_utility(self, market: Market) -> np.ndarray:
+        """(S x R, L) the utility terms a (segment, region) cell shares: affinity, price (F14), co-ownership."""
+        return self.by_cell(market.affinity - self.price_sens[:, None] * market.log_price[None, :], market)
+
+    def access(self, market: Market) -> np.ndarray:
+        """(S x R, L) bool: the offerings a (segment, region) cell can use at all (available; open only for
+        open-only segments, F17)."""
+        by_segment = market.available[None, :] & (market.is_open[None, :] | ~self.open_only[:, None])
+        return np.repeat(by_segment, self.n_regions, axis=0)
+
+
+@dataclass(frozen=True)
 class Adopters:
     """The per-adopter terms of utility for adopters ``idx`` at one tick, as (n, 1) columns where they scale
-    an (n, L) utility: scoring a market, or one offering's column, is then a few array operations."""
+    an (n, L) utility, with their segments' terms: scoring a market, or one offering's column, is then a few
+    array operations."""
 
     idx: np.ndarray  # adopter indices
     tick: int
     seg: np.ndarray  # segment index
     region: np.ndarray  # region index
-    group: np.ndarray  # access group (open-only, region), ``AdopterPopulation.access``
-    true_w: np.ndarray  # weight of true capability against benchmark score in perceived capability
-    need_eci: np.ndarray  # capability needed at ``tick``, ECI
-    shortfall_w: np.ndarray  # utility per ECI of shortfall below need
-    surplus_w: np.ndarray  # utility per ECI above need
-    price_sens: np.ndarray  # utility per unit of ln(USD per Mtok)
-    control: np.ndarray  # utility of open weights (control, F17)
+    cell: np.ndarray  # (segment, region) cell: segment x R + region
+    need_eci: np.ndarray  # (n, 1) capability needed at ``tick``, ECI
+    shortfall_w: np.ndarray  # (n, 1) utility per ECI of shortfall below need
+    surplus_w: np.ndarray  # (n, 1) utility per ECI above need
+    control: np.ndarray  # (n, 1) utility of open weights (control, F17)
     trust: np.ndarray  # (n, B) trust in each bloc's labs
-    ownership_value: np.ndarray  # utility of a model its region's state co-owns (F12)
     ban_penalty: np.ndarray  # (n,) cost of being sanctioned for using a banned model (F9)
+    terms: SegmentTerms
 
     def utility(self, market: Market, true_eci: np.ndarray, benchmark_eci: np.ndarray) -> np.ndarray:
         """Utility (n, L) of models with these released capabilities (the newest, or the legal ones)."""
-        # perceived capability (true_w x true + (1 - true_w) x benchmark) against need; written with few
-        # (n, L) temporaries, as this is most of the choice step's arithmetic
-        d = self.true_w * (true_eci - benchmark_eci)[None, :]
-        d += benchmark_eci[None, :]
+        # perceived capability against need: below it each ECI of shortfall costs shortfall_w, above it each
+        # ECI of surplus adds surplus_w (written with few (n, L) passes: most of the choice step's arithmetic)
+        d = self.terms.perceived_eci(true_eci, benchmark_eci)[self.seg]
         d -= self.need_eci
-        u = np.where(d < 0.0, self.shortfall_w, self.surplus_w)  # shortfall below need, surplus above
+        u = np.where(d < 0.0, self.shortfall_w, self.surplus_w)
         u *= d
-        term = np.multiply(self.price_sens, market.log_price[None, :])
-        u -= term
-        u += np.multiply(self.control, market.is_open[None, :], out=term)  # open weights: control (F17)
-        u += np.multiply(self.trust[:, market.bloc], market.trust_weight[None, :], out=term)
-        u += market.affinity[self.seg]
-        if market.owned.any():
-            u += self.ownership(market)
+        u += self.terms.cell_utility(market)[self.cell]  # affinity, price, co-ownership (F12, F14)
+        # origin trust (F13), in full for closed models and at open_trust_weight for open weights, which also
+        # give control (F17): one small (n, B x 2) table of (bloc, open) columns, read per offering
+        n, n_blocs = self.trust.shape
+        by_kind = np.empty((n, n_blocs, 2))
+        by_kind[:, :, 0] = self.trust
+        np.multiply(self.trust, market.open_trust_weight, out=by_kind[:, :, 1])
+        by_kind[:, :, 1] += self.control
+        u += by_kind.reshape(n, 2 * n_blocs)[:, 2 * market.bloc + market.is_open]
         return u
-
-    def ownership(self, market: Market) -> np.ndarray | float:
-        """(n, L): each adopter's segment ownership value for the models its own region's state co-owns (0.0
-        when no state co-owns any, the usual case)."""
-        if not market.owned.any():
-            return 0.0
-        return self.ownership_value * market.owned[self.region]
 
     def rows(self, sel: np.ndarray) -> Adopters:
         """The adopters at positions ``sel`` of this block."""
+        keep = ("tick", "terms")
         return Adopters(
-            **{f.name: getattr(self, f.name)[sel] if f.name != "tick" else self.tick for f in fields(self)}
+            **{
+                f.name: getattr(self, f.name)[sel] if f.name not in keep else getattr(self, f.name)
+                for f in fields(self)
+            }
         )
 
-    def segment_onehot(self, n_segments: int) -> np.ndarray:
+    @cached_property
+    def segment_onehot(self) -> np.ndarray:
         """(S, n) bool: adopter i is in segment s (kept with the block)."""
-        cached = self.__dict__.get("_onehot")
-        if cached is None or cached.shape[0] != n_segments:
-            cached = self.__dict__["_onehot"] = self.seg[None, :] == np.arange(n_segments)[:, None]
-        return cached
+        return self.seg[None, :] == np.arange(self.terms.true_w.size)[:, None]
 
 
 class AdopterPopulation:
@@ -128,8 +158,9 @@ class AdopterPopulation:
         self.n = n
         self.n_labs = n_labs
         # Exact counts per segment and region (largest remainder), then shuffled: independent draws.
-        self.segment = rng.permutation(_counts_to_labels([s.adopter_share for s in segs], n)).astype(np.int16)
-        self.region = rng.permutation(_counts_to_labels([r.adopter_share for r in regs], n)).astype(np.int16)
+        self.segment = rng.permutation(_counts_to_labels([s.adopter_share for s in segs], n))
+        self.region = rng.permutation(_counts_to_labels([r.adopter_share for r in regs], n))
+        self.cell = self.segment * len(regs) + self.region  # (segment, region) cell, ``SegmentTerms``
         seg = self.segment
         # Usage: log-normal within a segment, scaled so each segment holds its usage share of the market.
         sigma = np.array([s.usage_sigma for s in segs])[seg]
@@ -168,17 +199,21 @@ class AdopterPopulation:
         self.trust = trust_mean[reg] + self.z_trust * trust_sd[reg][:, None]
         self.shortfall_w = pick("shortfall_weight")
         self.surplus_w = pick("surplus_weight")
-        self.true_w = pick("true_capability_weight")
-        self.price_sens = pick("price_sensitivity")
         self.need_growth = pick("need_growth_eci_per_month")
         self.reconsider_rate = pick("reconsider_rate_per_month")
+        self.reconsider_rate_of_adopter = self.reconsider_rate[seg]
         self.consider_k = pick("consideration_size").astype(int)
         self.open_only = pick("open_only").astype(bool)
         self.demanding = pick("demanding").astype(bool)
         self.usage_growth = pick("usage_growth_per_year")
-        self.ownership_value = pick("ownership_value")
         self.ban_penalty = pick("ban_penalty")
-        self.group = self.open_only[seg] * len(regs) + reg  # access group: (open-only, region)
+        self.terms = SegmentTerms(
+            true_w=pick("true_capability_weight"),
+            price_sens=pick("price_sensitivity"),
+            ownership_value=pick("ownership_value"),
+            open_only=self.open_only,
+            n_regions=len(regs),
+        )
         self._block_cache: Adopters | None = None
         # utility of using no model (the outside option); -inf where a segment has none
         self.outside_utility = np.array(
@@ -186,15 +221,17 @@ class AdopterPopulation:
         )
 
     # -- the choice step -----------------------------------------------------------------------------
-    def access(self, market: Market) -> tuple[np.ndarray, np.ndarray]:
-        """(table, group): ``table[group[i]]`` is the (L,) bool row of labs adopter i can use at all.
+    def access(self, market: Market) -> np.ndarray:
+        """(cells, L) bool: row ``cell[i]`` holds the offerings adopter i can use at all. Access depends only
+        on the (segment, region) cell, so it is a small table instead of an (N, L) matrix."""
+        return self.terms.access(market)
 
-        Access depends only on (open-only segment, region), so it is a small table of those groups
-        instead of an (N, L) matrix."""
-        n_r, n_labs = len(self.region_names), market.available.size
-        table = np.broadcast_to(market.available, (2, n_r, n_labs)).copy()
-        table[1] &= market.is_open  # open-only segments (F17)
-        return table.reshape(-1, n_labs), self.group
+    def can_use(self, access: np.ndarray, who: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Bool per adopter of ``who``: it has a model and may use it (``access`` from :meth:`access`)."""
+        # a column of False in front stands for "no model" (choice -1), so one flat lookup answers both
+        padded = np.zeros((access.shape[0], access.shape[1] + 1), dtype=bool)
+        padded[:, 1:] = access
+        return padded.ravel()[self.cell[who] * padded.shape[1] + self.choice[who] + 1]
 
     def block(self, idx: np.ndarray, tick: int) -> Adopters:
         """The per-adopter terms of utility for adopters ``idx`` at ``tick``."""
@@ -204,16 +241,14 @@ class AdopterPopulation:
             tick=tick,
             seg=seg,
             region=self.region[idx],
-            group=self.group[idx],
-            true_w=self.true_w[seg][:, None],
+            cell=self.cell[idx],
             need_eci=(self.need0_eci[idx] + self.need_growth[seg] * tick)[:, None],
             shortfall_w=self.shortfall_w[seg][:, None],
             surplus_w=self.surplus_w[seg][:, None],
-            price_sens=self.price_sens[seg][:, None],
             control=self.control[idx][:, None],
             trust=self.trust[idx],
-            ownership_value=self.ownership_value[seg][:, None],
             ban_penalty=self.ban_penalty[seg],
+            terms=self.terms,
         )
 
     def _cached_block(self, idx: np.ndarray, tick: int) -> Adopters:
@@ -239,69 +274,65 @@ class AdopterPopulation:
         exited, or closed to an open-only adopter) another, so a scenario that kills a lab leaves everyone
         else's draws unchanged (common random numbers)."""
         self.enforcement = enforcement
-        table, group = self.access(market)
-        voluntary = rng_voluntary.random(self.n) < self.reconsider_rate[self.segment]
-        self._decide(np.flatnonzero(voluntary), market, table[group[voluntary]], tick, rng_voluntary, world)
-        has = self.choice != NONE
-        usable = np.zeros(self.n, dtype=bool)
-        usable[has] = table[group[has], self.choice[has]]
-        forced = ~usable & ~self.opted_out
-        self._decide(np.flatnonzero(forced), market, table[group[forced]], tick, rng_forced, world)
+        access = self.access(market)
+        voluntary = np.flatnonzero(rng_voluntary.random(self.n) < self.reconsider_rate_of_adopter)
+        self._decide(voluntary, market, access, tick, rng_voluntary, world)
+        forced = np.flatnonzero(~self.can_use(access) & ~self.opted_out)
+        self._decide(forced, market, access, tick, rng_forced, world)
         self.usage_mtok = self.base_usage_mtok * (self.usage_growth ** (tick / 12))[self.segment]
 
     def _decide(
-        self, idx: np.ndarray, market: Market, allowed: np.ndarray, tick: int, rng: np.random.Generator, world
+        self, idx: np.ndarray, market: Market, access: np.ndarray, tick: int, rng: np.random.Generator, world
     ) -> None:
-        """Adopters ``idx`` (``allowed``: their (n, L) access) draw a consideration set and choose."""
+        """Adopters ``idx`` draw a consideration set and choose (``access`` from :meth:`access`)."""
         if idx.size == 0:
             return
         n, n_labs = idx.size, market.available.size
         block = self.block(idx, tick)
         seg = block.seg
-        # Separate child streams for the two draws, laid out lab by lab: a scenario that adds a lab at the
-        # end of the roster leaves every other lab's noise unchanged (common random numbers).
-        rng_consider, rng_utility, rng_outside = rng.spawn(3)
+        # The noise, from one stream: the outside option's first, then lab by lab each adopter's consideration
+        # and utility draws, so a scenario that adds a lab at the end of the roster leaves every other lab's
+        # noise unchanged (common random numbers).
+        outside_noise = gumbel(rng, n)
+        consider_noise, utility_noise = np.ascontiguousarray(gumbel(rng, (n_labs, 2, n)).transpose(1, 2, 0))
         # Consideration set: Gumbel-top-k on log(popularity^gamma * recency boost) + affinity (F4).
         # segment affinity also draws attention: a sovereign buyer looks at its own consortium's model (F12);
-        # the segment terms are summed per segment (S, L), then spread to adopters
+        # the terms are summed per (segment, region) cell, -inf where the cell has no access, then spread
         by_segment = (
             np.log(self.popularity**world.popularity_exponent + world.popularity_floor)
             + np.log(world.recency_boost) * market.recent[None, :]
             + market.affinity
         )
-        weight = by_segment[seg] + block.ownership(market)
-        score = weight + np.ascontiguousarray(gumbel(rng_consider, (n_labs, n)).T)
-        score[~allowed] = -np.inf
+        weight = self.terms.by_cell(by_segment, market)
+        weight[~access] = -np.inf
+        score = weight[block.cell]
+        score += consider_noise
         k = np.minimum(self.consider_k[seg], n_labs)
-        ranked = -np.sort(-score, axis=1)  # descending per row (L is small)
-        threshold = ranked[np.arange(n), k - 1]
-        considered = (score >= threshold[:, None]) & allowed
+        threshold = np.sort(score, axis=1)[np.arange(n), n_labs - k]  # each adopter's k-th best score
+        # an adopter with fewer than k usable offerings considers all of them, and nothing it cannot use
+        left_out = score < np.maximum(threshold, np.finfo(float).min)[:, None]
         cur = self.choice[idx]
-        has_cur = cur != NONE
-        cur_ok = np.zeros(n, dtype=bool)
-        cur_ok[has_cur] = allowed[np.flatnonzero(has_cur), cur[has_cur]]
-        considered[np.flatnonzero(cur_ok), cur[cur_ok]] = True
+        cur_ok = self.can_use(access, idx)  # the current model is always in view
+        rows = np.flatnonzero(cur_ok)
+        left_out[rows, cur[rows]] = False
         # Utility (F3, F8, F12, F14): perceived capability against need, price, control, trust, affinity.
-        utility = self._block_utility(block, market) + np.ascontiguousarray(
-            gumbel(rng_utility, (n_labs, n)).T
-        )
-        utility[~considered] = -np.inf
+        utility = self._block_utility(block, market)
+        utility += utility_noise
+        utility[left_out] = -np.inf
         best = np.argmax(utility, axis=1)
         best_u = utility[np.arange(n), best]
         new = np.where(np.isfinite(best_u), best, NONE)
         outside = self.outside_utility[seg]
-        has_outside = np.isfinite(outside)
-        none = np.zeros(n, dtype=bool)
-        if has_outside.any():  # the outside option: use no model for the task (drawn in its own stream)
-            outside_u = outside + gumbel(rng_outside, n)
-            none = has_outside & (outside_u > best_u)
+        none = np.isfinite(outside)  # the outside option: use no model for the task
+        if none.any():
+            outside_u = outside + outside_noise
+            none &= outside_u > best_u
             new[none], best_u[none] = NONE, outside_u[none]
-        if cur_ok.any():
-            rows = np.flatnonzero(cur_ok)
+        if rows.size:
             gain = best_u[rows] - utility[rows, cur[rows]]
-            stay = gain <= self.switching_cost[idx[rows]]
-            new[rows[stay]] = cur[rows[stay]]
-            none[rows[stay]] = False
+            stay = rows[gain <= self.switching_cost[idx[rows]]]
+            new[stay] = cur[stay]
+            none[stay] = False
         self.choice[idx] = new
         self.opted_out[idx] = none
 
@@ -334,8 +365,7 @@ class AdopterPopulation:
         adopters' terms are kept while ``idx`` (the same array) and ``tick`` stay the same."""
         block = self._cached_block(idx, tick)
         u = self._block_utility(block, market)
-        table, _ = self.access(market)
-        u[~table[block.group]] = -np.inf
+        u[~self.access(market)[block.cell]] = -np.inf
         return u
 
     def expected_usage_mtok(
@@ -360,7 +390,7 @@ class AdopterPopulation:
             self.base_usage_mtok[idx] * self.usage_growth[block.seg] ** (tick / 12), total.shape
         )
         per_adopter = np.divide(usage, total, out=np.zeros(total.shape), where=total > 0)
-        onehot = block.segment_onehot(len(self.segment_names))  # (S, n)
+        onehot = block.segment_onehot  # (S, n)
         by_segment = np.swapaxes(weights @ np.swapaxes(onehot * per_adopter[..., None, :], -1, -2), -1, -2)
         return by_segment * (self.n / max(idx.size, 1))
 
@@ -382,7 +412,7 @@ class AdopterPopulation:
         """(users, usage) arrays of shape (S, R, L+1): last lab column counts adopters without a model."""
         n_s, n_r, n_l = len(self.segment_names), len(self.region_names), self.n_labs + 1
         lab = np.where(self.choice == NONE, self.n_labs, self.choice)
-        key = (self.segment.astype(np.int64) * n_r + self.region) * n_l + lab
+        key = self.cell * n_l + lab  # cell = segment x R + region
         users = np.bincount(key, minlength=n_s * n_r * n_l).reshape(n_s, n_r, n_l)
         usage = np.bincount(key, weights=self.usage_mtok, minlength=n_s * n_r * n_l).reshape(n_s, n_r, n_l)
         return users, usage
