@@ -303,7 +303,7 @@ class EcosystemModel(mesa.Model):
             scored = self.population.research_utility(self.research_idx, base, self.tick)
             base_u = np.ascontiguousarray(scored.T)
             self._snapshot = (base, base_u)
-        pop, idx, world = self.population, self.research_idx, self.params.world
+        pop, idx = self.population, self.research_idx
         columns = [
             (lab.index, self._offer_column(lab, offer)) for lab, offers in requests for offer in offers
         ]
@@ -340,7 +340,7 @@ class EcosystemModel(mesa.Model):
     def _offer_column(self, lab: Lab, offer: Offer) -> dict[str, Any]:
         """``lab``'s market column as ``offer`` would make it: the candidate if newer, else its current model,
         priced as offered, with the version a ban lets in."""
-        world, ban = self.params.world, self.params.policy.ban
+        ban = self.params.policy.ban
         focus = lab.cfg.benchmark_focus_eci
         newer = offer.true_eci > lab.capability_true_eci
         true = max(offer.true_eci, lab.capability_true_eci)
