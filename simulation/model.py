@@ -299,10 +299,6 @@ class EcosystemModel(mesa.Model):
         that is open now competes with its own weights, which stay on the market (F9). All labs see the same
         snapshot, so researching them together gives what each would get alone, in fewer array operations."""
         base, base_u = self._snapshot
-        if base_u is None:  # adopters' utilities (L, n) in the snapshot, scored once a month
-            scored = self.population.research_utility(self.research_idx, base, self.tick)
-            base_u = np.ascontiguousarray(scored.T)
-            self._snapshot = (base, base_u)
         pop, idx = self.population, self.research_idx
         columns = [
             (lab.index, self._offer_column(lab, offer)) for lab, offers in requests for offer in offers
@@ -317,18 +313,33 @@ class EcosystemModel(mesa.Model):
             price = self.serving_cost_usd_per_mtok(lab.released_training_flop)
             weights = {"is_open": True, "available": True, "recent": False, "log_price": np.log(price)}
             columns.append((lab.index, weights))
-        scored = pop.research_utility(idx, base.columns(columns), self.tick)  # (n, offers + weights)
-        u = np.repeat(base_u[None], k, axis=0)  # (offers, L, n): one market per offer
-        u[np.arange(k), lab_of, :] = scored[:, :k].T
+        if (
+            base_u is None
+        ):  # adopters' utilities (L, n) in the snapshot, scored once a month with the first offers
+            n_base = base.available.size
+            scored = pop.research_utility(
+                idx, base.columns([(j, {}) for j in range(n_base)] + columns), self.tick
+            )
+            base_u = np.ascontiguousarray(scored[:, :n_base].T)
+            self._snapshot = (base, base_u)
+            scored = scored[:, n_base:]
+        else:
+            scored = pop.research_utility(idx, base.columns(columns), self.tick)  # (n, offers + weights)
+        # logit weights of the snapshot's offerings and of the scored columns, with one shift per adopter
+        (base_w, scored_w), outside_w = pop.logit_weights(
+            idx, self.tick, base_u, np.ascontiguousarray(scored.T)
+        )
+        w = np.repeat(base_w[None], k, axis=0)  # (offers, L, n): one market per offer
+        w[np.arange(k), lab_of, :] = scored_w[:k]
         new = [r for r in kept if requests[r][0].name not in self.weights_of]  # weights not yet on the market
         if new:
-            u = np.concatenate([u, np.full((k, len(new), idx.size), -np.inf)], axis=1)
+            w = np.concatenate([w, np.zeros((k, len(new), idx.size))], axis=1)
         first = np.cumsum([0, *(len(offers) for _, offers in requests)])  # each request's first offer
         for c, r in enumerate(kept):
             left = self.weights_of.get(requests[r][0].name)
             row = left.index if left is not None else base_u.shape[0] + new.index(r)
-            u[first[r] + np.flatnonzero(keeps[r]), row, :] = scored[:, k + c]
-        expected = pop.expected_usage_mtok(idx, u, self.tick, offerings_first=True)  # (offers, S, L')
+            w[first[r] + np.flatnonzero(keeps[r]), row, :] = scored_w[k + c]
+        expected = pop.expected_usage_of_weights(idx, w, outside_w, self.tick)  # (offers, S, L')
         n = len(self.lab_list)
         available = np.repeat(base.available[None, :n], k, axis=0)
         available[np.arange(k), lab_of] = True
@@ -388,7 +399,6 @@ class EcosystemModel(mesa.Model):
             ban_region=self.region_names.index(p.policy.ban.jurisdiction)
             if p.policy.ban.active and p.policy.ban.jurisdiction in self.region_names
             else -1,
-            open_trust_weight=p.world.open_trust_weight,
         )
 
     def market_parameters(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -176,10 +176,10 @@ def test_runway_is_cash_over_net_burn(
 
 
 def test_runway_counts_compute_spend_costs_revenue_and_subsidy(make_model) -> None:
-    """A market of 3e8 Mtok a month: open_cn's 5% of what its users pay (about 3.3e6) is a third of its staff
-    costs, so a runway or a purchase that left revenue out would be far off (a burn of 6e6, not
-    2.68e6). Research funding stays below 1 so the operating runway shows in it too."""
-    staff, cash0, subsidy, fraction = 1e7, 4e7, 4e6, 0.05
+    """A market of 3e8 Mtok a month: open_cn's 5% of what its users pay (about 2.9e6) is about a third of its
+    staff costs, so a runway or a purchase that left revenue out would be far off (a burn of 6e6, not
+    3.1e6). Research funding stays below 1 so the operating runway shows in it too."""
+    staff, cash0, subsidy, fraction = 1e7, 4.4e7, 4e6, 0.05
     changes = no_income("open_cn", staff, cash0, reserve_months=12.0)
     changes |= {
         "world.open_revenue_fraction": fraction,
@@ -194,14 +194,14 @@ def test_runway_counts_compute_spend_costs_revenue_and_subsidy(make_model) -> No
     revenue = usage0 * price0 * fraction
     assert 0.2 * staff < revenue < 0.5 * staff  # it matters: about a third of staff costs
     cash1 = cash0 + revenue + subsidy - staff
-    burn = staff - revenue - subsidy  # about 2.68e6 a month before compute
-    spend = (cash1 - 12 * burn) / 12  # cash above 12 months of burn, spread over 12 months: about 4.3e5
+    burn = staff - revenue - subsidy  # about 3.1e6 a month before compute
+    spend = (cash1 - 12 * burn) / 12  # cash above 12 months of burn, spread over 12 months: about 3.1e5
     assert 0 < spend < 5e24 * compute_price(1, 2.0)  # below the build limit (5e24 FLOP/month, 4.85e8 USD)
     assert lab.revenue_usd == pytest.approx(revenue)
     assert lab.compute_spend_usd == pytest.approx(spend)
     runway = (cash1 - spend) / (spend + burn)  # about 11.9 months
     assert lab.runway_months == pytest.approx(runway)
-    operating_runway = (cash1 - spend) / burn  # research follows cash over operating burn: about 13.8 months
+    operating_runway = (cash1 - spend) / burn  # research follows cash over operating burn: about 13.1 months
     assert operating_runway < 18.0
     assert lab.research_funding == pytest.approx(operating_runway / 18.0)
 

@@ -129,13 +129,19 @@ def test_the_model_table_records_the_seed_used(make_model) -> None:
 
 
 def research_markets(model: EcosystemModel) -> list:
-    """From now on, every market of offers' columns that market research scores (not the month's market)."""
+    """From now on, every market of offers' columns that market research scores (without the month's market,
+    which the month's first survey scores in front of its offers)."""
     markets = []
     research_utility = model.population.research_utility
 
     def spy(idx, market, tick):
-        if market is not model._snapshot[0]:
-            markets.append(market)
+        snapshot, scored = model._snapshot
+        offers = market
+        if scored is None:  # the snapshot's columns first, then the offers'
+            n_base = snapshot.available.size
+            assert np.array_equal(market.true_eci[:n_base], snapshot.true_eci)
+            offers = market.columns([(j, {}) for j in range(n_base, market.available.size)])
+        markets.append(offers)
         return research_utility(idx, market, tick)
 
     model.population.research_utility = spy
@@ -175,7 +181,7 @@ def test_closed_models_carry_full_trust_and_open_ones_the_open_trust_weight(make
     share of origin trust it loses, (0.4 - 1) x trust."""
     model = make_model({"world.open_trust_weight": 0.4})
     market = model.market()
-    assert market.open_trust_weight == 0.4
+    assert model.population.terms.open_trust_weight == 0.4
     twins = market.columns([(0, {"is_open": False}), (0, {"is_open": True})])  # closed_us's column, twice
     pop = model.population
     idx = np.arange(pop.n)
@@ -234,13 +240,13 @@ def test_research_rescores_weights_already_on_the_market_in_place(make_model) ->
     assert "open_us" in model.weights_of and len(model.offerings) == 4
     lab.is_open = True  # as if reopened
     shapes = []
-    expected_usage = model.population.expected_usage_mtok
+    expected_usage = model.population.expected_usage_of_weights
 
-    def spy(idx, utility, tick, offerings_first=False):
-        shapes.append(utility.shape[-2] if offerings_first else utility.shape[-1])
-        return expected_usage(idx, utility, tick, offerings_first=offerings_first)
+    def spy(idx, weights, outside_weight, tick):
+        shapes.append(weights.shape[-2])  # offerings first
+        return expected_usage(idx, weights, outside_weight, tick)
 
-    model.population.expected_usage_mtok = spy
+    model.population.expected_usage_of_weights = spy
     model.take_market_snapshot()
     model.market_research(lab, [Offer(CLOSED, lab.capability_true_eci, lab.released_training_flop)])
     assert shapes == [4]

@@ -394,7 +394,6 @@ def test_utility_by_hand_for_two_adopters_and_three_labs_at_two_months(make_mode
         log_price=np.log([5.0, 0.5, 0.33]),
         is_open=np.array([False, True, True]),
         bloc=np.array([0, 0, 1]),
-        open_trust_weight=0.5,
         affinity=np.zeros((2, 3)),
         ban_region=-1,
     )
@@ -433,7 +432,6 @@ def test_co_ownership_adds_the_segment_ownership_value_for_owner_regions_only(ma
         log_price=np.zeros(3),
         is_open=np.array([True, True, True]),
         bloc=np.array([0, 0, 0]),
-        open_trust_weight=0.5,
         affinity=np.zeros((2, 3)),
         owned=np.array([[False, True, False], [False, False, False]]),  # us co-owns lab 1
         ban_region=-1,

@@ -38,34 +38,36 @@ class Market:
     legal_true_eci: np.ndarray  # newest release a ban lets in, true capability
     legal_benchmark_eci: np.ndarray  # and its benchmark score
     ban_region: int  # region index under an open-weight ban, -1 for none
-    open_trust_weight: float  # share of origin trust open weights carry (closed models carry all of it)
 
     def columns(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> Market:
         """One column per (offering j, values) of ``changes``: a copy of offering j's column with those values
         in place of its own; the ways labs could release, as their market research scores them."""
         js = [j for j, _ in changes]
-        parts: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, np.ndarray):
-                value = value[..., js]
-                for c, (_, change) in enumerate(changes):
-                    if f.name in change:
-                        value[..., c] = change[f.name]
-            parts[f.name] = value
+        parts = {
+            f.name: value[..., js] if isinstance(value, np.ndarray) else value
+            for f in fields(self)
+            for value in (getattr(self, f.name),)
+        }
+        for c, (_, change) in enumerate(changes):
+            for name, value in change.items():
+                parts[name][..., c] = value
         return Market(**parts)
 
 
 @dataclass(frozen=True)
 class SegmentTerms:
     """The segment-level terms of utility, (S,) each: scored per segment as small (S, L) or (S x R, L) tables
-    that adopters then read by their segment, or by their (segment, region) cell."""
+    that adopters then read by their segment, or by their (segment, region) cell; and the share of origin trust
+    open weights carry, the same for everyone."""
 
     true_w: np.ndarray  # weight of true capability against benchmark score in perceived capability
     price_sens: np.ndarray  # utility per unit of ln(USD per Mtok)
     ownership_value: np.ndarray  # utility of a model its region's state co-owns (F12)
     open_only: np.ndarray  # bool: uses open-weight models only (F17)
     n_regions: int
+    open_trust_weight: (
+        float  # share of origin trust (or distrust) open weights carry; closed models carry all
+    )
 
     def perceived_eci(self, true_eci: np.ndarray, benchmark_eci: np.ndarray) -> np.ndarray:
         """(S, L) perceived capability: true_w x true + (1 - true_w) x benchmark."""
@@ -118,15 +120,19 @@ class Adopters:
         u = np.where(d < 0.0, self.shortfall_w, self.surplus_w)
         u *= d
         u += self.terms.cell_utility(market)[self.cell]  # affinity, price, co-ownership (F12, F14)
-        # origin trust (F13), in full for closed models and at open_trust_weight for open weights, which also
-        # give control (F17): one small (n, B x 2) table of (bloc, open) columns, read per offering
+        u += self.trust_and_control[:, 2 * market.bloc + market.is_open]  # origin trust, control (F13, F17)
+        return u
+
+    @cached_property
+    def trust_and_control(self) -> np.ndarray:
+        """(n, B x 2): each adopter's utility from a bloc's closed model (column 2b: its trust in bloc b) and
+        from its open weights (column 2b + 1: that trust at ``open_trust_weight``, plus control)."""
         n, n_blocs = self.trust.shape
         by_kind = np.empty((n, n_blocs, 2))
         by_kind[:, :, 0] = self.trust
-        np.multiply(self.trust, market.open_trust_weight, out=by_kind[:, :, 1])
+        np.multiply(self.trust, self.terms.open_trust_weight, out=by_kind[:, :, 1])
         by_kind[:, :, 1] += self.control
-        u += by_kind.reshape(n, 2 * n_blocs)[:, 2 * market.bloc + market.is_open]
-        return u
+        return by_kind.reshape(n, 2 * n_blocs)
 
     def rows(self, sel: np.ndarray) -> Adopters:
         """The adopters at positions ``sel`` of this block."""
@@ -213,6 +219,7 @@ class AdopterPopulation:
             ownership_value=pick("ownership_value"),
             open_only=self.open_only,
             n_regions=len(regs),
+            open_trust_weight=scenario.world.open_trust_weight,
         )
         self._block_cache: Adopters | None = None
         # utility of using no model (the outside option); -inf where a segment has none
@@ -368,24 +375,42 @@ class AdopterPopulation:
         u[~self.access(market)[block.cell]] = -np.inf
         return u
 
-    def expected_usage_mtok(
-        self, idx: np.ndarray, utility: np.ndarray, tick: int, *, offerings_first: bool = False
-    ) -> np.ndarray:
+    def expected_usage_mtok(self, idx: np.ndarray, utility: np.ndarray, tick: int) -> np.ndarray:
         """(S, L) usage each offering can expect from each segment's adopters among ``idx`` in a settled
         market, scaled to the whole population: each adopter's usage this month split by logit choice
         probabilities over ``utility`` (n, L) (from :meth:`research_utility`; the choice step's unit Gumbel
         noise), with the outside option where its segment has one. Labs' market research (release strategy):
         it ignores consideration sets and switching costs. A stack of utilities (K, n, L), one market per
-        offer, gives (K, S, L); ``offerings_first``: ``utility`` is laid out (..., L, n)."""
-        block = self._cached_block(idx, tick)
-        outside = self.outside_utility[block.seg]
-        # offerings first, adopters last: reductions over a few offerings run along rows of adopters
-        if not offerings_first:
-            utility = np.ascontiguousarray(np.swapaxes(utility, -1, -2))  # (..., L, n)
+        offer, gives (K, S, L)."""
+        utility = np.ascontiguousarray(np.swapaxes(utility, -1, -2))  # (..., L, n)
+        outside = self.outside_utility[self._cached_block(idx, tick).seg]
         top = np.maximum(utility.max(axis=-2), outside)
         top[~np.isfinite(top)] = 0.0  # nothing usable and no outside option: no weight anywhere, no usage
-        weights = np.exp(utility - top[..., None, :])
-        total = weights.sum(axis=-2) + np.exp(outside - top)
+        return self.expected_usage_of_weights(
+            idx, np.exp(utility - top[..., None, :]), np.exp(outside - top), tick
+        )
+
+    def logit_weights(
+        self, idx: np.ndarray, tick: int, *utilities: np.ndarray
+    ) -> tuple[list[np.ndarray], np.ndarray]:
+        """exp(utility - shift) of each of ``utilities`` (..., n), and of the outside option (n,), with one shift
+        per adopter of ``idx`` (the largest of them all): any market made of these rows has logit weights read
+        from them, so a survey of many markets takes one exponential per row, not per market."""
+        outside = self.outside_utility[self._cached_block(idx, tick).seg]
+        shift = np.max(
+            [outside, *(u.reshape(-1, u.shape[-1]).max(axis=0, initial=-np.inf) for u in utilities)], axis=0
+        )
+        shift[~np.isfinite(shift)] = 0.0  # nothing usable and no outside option: no weight anywhere
+        return [np.exp(u - shift) for u in utilities], np.exp(outside - shift)
+
+    def expected_usage_of_weights(
+        self, idx: np.ndarray, weights: np.ndarray, outside_weight: np.ndarray, tick: int
+    ) -> np.ndarray:
+        """:meth:`expected_usage_mtok` from logit weights (..., L, n) (offerings first, adopters last, so the
+        reductions over a few offerings run along rows of adopters) and the outside option's (n,) or (..., n):
+        (..., S, L)."""
+        block = self._cached_block(idx, tick)
+        total = weights.sum(axis=-2) + outside_weight
         usage = np.broadcast_to(
             self.base_usage_mtok[idx] * self.usage_growth[block.seg] ** (tick / 12), total.shape
         )
