@@ -48,9 +48,14 @@ class Market:
             for f in fields(self)
             for value in (getattr(self, f.name),)
         }
+        placed: dict[str, tuple[list[int], list[Any]]] = {}  # field -> (columns, values): one write per field
         for c, (_, change) in enumerate(changes):
             for name, value in change.items():
-                parts[name][..., c] = value
+                cols, values = placed.setdefault(name, ([], []))
+                cols.append(c)
+                values.append(value)
+        for name, (cols, values) in placed.items():
+            parts[name][..., cols] = values
         return Market(**parts)
 
 
@@ -117,8 +122,10 @@ class Adopters:
         # ECI of surplus adds surplus_w (written with few (n, L) passes: most of the choice step's arithmetic)
         d = self.terms.perceived_eci(true_eci, benchmark_eci)[self.seg]
         d -= self.need_eci
-        u = np.where(d < 0.0, self.shortfall_w, self.surplus_w)
-        u *= d
+        u = np.multiply(d, self.surplus_w)  # surplus_w x d, and shortfall_w in place of it below need:
+        np.minimum(d, 0.0, out=d)
+        d *= self.shortfall_w - self.surplus_w
+        u += d
         u += self.terms.cell_utility(market)[self.cell]  # affinity, price, co-ownership (F12, F14)
         u += self.trust_and_control[:, 2 * market.bloc + market.is_open]  # origin trust, control (F13, F17)
         return u

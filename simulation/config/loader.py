@@ -512,14 +512,18 @@ def _covers(change: str, path: str) -> bool:
 
 
 def apply_to_dict(data: dict[str, Any], changes: Mapping[str, Any], file: Any = None) -> dict[str, Any]:
-    out = copy.deepcopy(data)
+    """A copy of ``data`` with ``changes`` (dotted path -> value) set; an unknown path is refused."""
+    return _apply_in_place(copy.deepcopy(data), changes, file)
+
+
+def _apply_in_place(data: dict[str, Any], changes: Mapping[str, Any], file: Any = None) -> dict[str, Any]:
     for path, value in changes.items():
         try:
-            get_path(out, path)
+            get_path(data, path)
         except (KeyError, IndexError, ValueError, TypeError):
-            _raise_unknown_path(out, path, file)
-        set_path(out, path, value)
-    return out
+            _raise_unknown_path(data, path, file)
+        set_path(data, path, value)
+    return data
 
 
 def _raise_unknown_path(data: Mapping[str, Any], path: str, file: Any) -> None:
@@ -543,7 +547,7 @@ def _raise_unknown_path(data: Mapping[str, Any], path: str, file: Any) -> None:
 
 def with_changes(scenario: Scenario, changes: Mapping[str, Any]) -> Scenario:
     """A new validated scenario with ``changes`` (dotted path -> value) applied."""
-    data = apply_to_dict(scenario.model_dump(), changes)
+    data = _apply_in_place(scenario.model_dump(), changes)  # a fresh dump: no copy needed
     try:
         new = Scenario.model_validate(data)
     except ValidationError as err:
