@@ -353,11 +353,11 @@ class EcosystemModel(mesa.Model):
         priced as offered, with the version a ban lets in."""
         ban = self.params.policy.ban
         focus = lab.cfg.benchmark_focus_eci
-        newer = offer.true_eci > lab.capability_true_eci
-        true = max(offer.true_eci, lab.capability_true_eci)
-        flop = offer.training_flop if newer else lab.released_training_flop
-        legal = lab.legal_true_eci if offer.is_open and ban.active and flop > ban.threshold_flop else true
-        price, _ = lab.offer_price(Offer(offer.option, true, flop))
+        shown = lab.offer(offer.option, offer.true_eci, offer.training_flop)
+        true, newer = shown.true_eci, shown.true_eci > lab.capability_true_eci
+        banned = offer.is_open and ban.active and shown.training_flop > ban.threshold_flop
+        legal = lab.legal_true_eci if banned else true
+        price, _ = lab.offer_price(shown)
         return {
             "available": True,
             "is_open": offer.is_open,
