@@ -70,9 +70,8 @@ class SegmentTerms:
     ownership_value: np.ndarray  # utility of a model its region's state co-owns (F12)
     open_only: np.ndarray  # bool: uses open-weight models only (F17)
     n_regions: int
-    open_trust_weight: (
-        float  # share of origin trust (or distrust) open weights carry; closed models carry all
-    )
+    # share of origin trust (or distrust) open weights carry; closed models carry all of it
+    open_trust_weight: float
 
     def perceived_eci(self, true_eci: np.ndarray, benchmark_eci: np.ndarray) -> np.ndarray:
         """(S, L) perceived capability: true_w x true + (1 - true_w) x benchmark."""
