@@ -313,9 +313,8 @@ class EcosystemModel(mesa.Model):
             price = self.serving_cost_usd_per_mtok(lab.released_training_flop)
             weights = {"is_open": True, "available": True, "recent": False, "log_price": np.log(price)}
             columns.append((lab.index, weights))
-        if (
-            base_u is None
-        ):  # adopters' utilities (L, n) in the snapshot, scored once a month with the first offers
+        # adopters' utilities (L, n) of the snapshot's offerings: scored once a month, with the first offers
+        if base_u is None:
             n_base = base.available.size
             scored = pop.research_utility(
                 idx, base.columns([(j, {}) for j in range(n_base)] + columns), self.tick
