@@ -45,7 +45,8 @@ def reference_ticks(model: EcosystemModel, ticks: int, seed: int = 0) -> float:
     rng = np.random.default_rng(seed)
     seg, n, n_labs = pop.segment, pop.n, market.available.size
     choice = pop.choice.copy()
-    tw = pop.true_w[seg][:, None]
+    tw = pop.terms.true_w[seg][:, None]
+    trust_weight = np.where(market.is_open, pop.terms.open_trust_weight, 1.0)
     t0 = time.perf_counter()
     for tick in range(ticks):
         idx = np.flatnonzero(rng.random(n) < pop.reconsider_rate[seg])
@@ -65,10 +66,10 @@ def reference_ticks(model: EcosystemModel, ticks: int, seed: int = 0) -> float:
         perceived = tw[idx] * market.true_eci + (1 - tw[idx]) * market.benchmark_eci
         d = perceived - (pop.need0_eci[idx] + pop.need_growth[s] * tick)[:, None]
         u = pop.shortfall_w[s][:, None] * np.minimum(d, 0) + pop.surplus_w[s][:, None] * np.maximum(d, 0)
-        u -= pop.price_sens[s][:, None] * market.log_price
+        u -= pop.terms.price_sens[s][:, None] * market.log_price
         u += (
             pop.control[idx][:, None] * market.is_open
-            + pop.trust[idx][:, market.bloc] * market.trust_weight
+            + pop.trust[idx][:, market.bloc] * trust_weight
             + market.affinity[s]
         )
         u += gumbel(rng, (idx.size, n_labs))
