@@ -1,5 +1,7 @@
 """The lever table (docs/levers.md) is what the current model gives, and every lever moves its stated
-outcome beyond its paired interval, in the stated direction (capital levers both up and down)."""
+outcome beyond its paired interval, in the stated direction (capital levers both up and down), except the
+levers listed in ``NOT_REPRODUCED``: findings against the lever's stated claim, each explained in
+docs/model.md ("Findings: what the levers move")."""
 
 from __future__ import annotations
 
@@ -29,15 +31,23 @@ def test_page_is_up_to_date():
     )
 
 
+# Levers whose stated outcome the current model does not move beyond its interval. A finding, kept in view:
+# the test fails when one of these starts to hold again or another stops holding.
+NOT_REPRODUCED = {
+    # patron top-ups lengthen a surviving lab's runway, so it raises fewer rounds (docs/model.md)
+    "Consortium tops up Mistral and TII: no -> $50M a month each",
+}
+
+
 def test_every_lever_moves_its_stated_outcome():
     stated = [r for r in rows() if r["expected"]]
     assert {r["label"].strip() for r in stated} == {lv.label for lv in LEVERS}
-    failing = [
-        (r["label"], r["outcome"], r["effect"], r["lo"], r["hi"])
+    failing = {
+        r["label"].strip(): (r["outcome"], r["effect"], r["lo"], r["hi"])
         for r in stated
         if r["holds"].strip() != "yes"
-    ]
-    assert not failing, failing
+    }
+    assert set(failing) == NOT_REPRODUCED, failing
     by_label = {r["label"].strip(): r for r in stated}
     # capital has an upside as well as a downside (the build limit does not bind at the baseline's level)
     assert float(by_label["Chinese capital multiplier 0.2 -> 1"]["lo"]) > 0
