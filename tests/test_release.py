@@ -4,6 +4,7 @@ work in the small scenario of conftest.py."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -109,6 +110,37 @@ def test_stacked_utilities_give_each_markets_expected_usage(make_model) -> None:
     np.testing.assert_allclose(stacked[0], pop.expected_usage_mtok(idx, u, model.tick), rtol=1e-12)
     np.testing.assert_allclose(stacked[1], pop.expected_usage_mtok(idx, other, model.tick), rtol=1e-12)
     assert stacked[1][:, 1].sum() > stacked[0][:, 1].sum()  # a better offer expects more usage
+
+
+def test_logit_weights_of_shared_rows_give_each_markets_expected_usage(make_model) -> None:
+    """The survey builds each offer's market from logit weights taken once per row with one shift per adopter:
+    the usage each market expects is what its utility table gives, whatever the other rows."""
+    model = make_model({"adopters.segments.general.outside_utility": 0.5})
+    pop = model.population
+    idx = np.arange(pop.n)
+    u = pop.research_utility(idx, model.market(), model.tick)  # (n, L)
+    offer = u[:, 1] + 40.0  # far better than anything: the shared shift comes from this row
+    (base_w, offer_w), outside_w = pop.logit_weights(idx, model.tick, u.T, offer[None, :])
+    w = np.stack([base_w, base_w.copy()])
+    w[1, 1] = offer_w[0]
+    got = pop.expected_usage_of_weights(idx, w, outside_w, model.tick)
+    other = u.copy()
+    other[:, 1] = offer
+    np.testing.assert_allclose(got[0], pop.expected_usage_mtok(idx, u, model.tick), rtol=1e-9)
+    np.testing.assert_allclose(got[1], pop.expected_usage_mtok(idx, other, model.tick), rtol=1e-9)
+
+
+def test_can_use_is_access_to_the_current_model(make_model) -> None:
+    """An adopter can use its model when it has one and its (segment, region) cell has access to it."""
+    model = make_model()
+    pop = model.population
+    market = dataclasses.replace(model.market(), available=np.array([True, False, True]))
+    access = pop.access(market)
+    pop.choice[:3] = [-1, 1, 2]  # nothing; a lab that is gone; an available one
+    expected = np.array([access[pop.cell[i], c] if c >= 0 else False for i, c in enumerate(pop.choice)])
+    np.testing.assert_array_equal(pop.can_use(access), expected)
+    assert not expected[:2].any() and expected[2]
+    np.testing.assert_array_equal(pop.can_use(access, np.array([2, 0])), expected[[2, 0]])
 
 
 def test_market_columns_copy_one_offering_per_change(make_model) -> None:
