@@ -295,7 +295,8 @@ class EcosystemModel(mesa.Model):
         """Market research for several labs at once: for each (lab, offers), the usage, Mtok per month, the lab
         can expect for each offer given every other offering as it stands in this month's snapshot, and its
         standing among the labs; the adopters' own utilities over a fixed sample (``world.research_sample``),
-        logit shares scaled to the market (``AdopterPopulation.expected_usage_mtok``). A closed offer by a lab
+        logit shares scaled to the market (``AdopterPopulation.logit_weights``, ``expected_usage_of_weights``:
+        one exponential per scored row, shared by every offer's market). A closed offer by a lab
         that is open now competes with its own weights, which stay on the market (F9). All labs see the same
         snapshot, so researching them together gives what each would get alone, in fewer array operations."""
         base, base_u = self._snapshot

@@ -155,6 +155,25 @@ def test_a_recent_release_wins_attention_by_the_recency_boost(make_model) -> Non
     assert chosen == {True: {1}, False: {0}}
 
 
+def test_a_lab_added_at_the_end_leaves_every_other_lab_s_noise_unchanged(make_model) -> None:
+    """The choice noise is drawn lab-major from one stream (outside option first, then each lab's consideration
+    and utility draws): appending a lab nobody can use leaves every adopter's choice as it was, draw for draw."""
+    model = make_model()
+    pop, world = model.population, model.params.world
+    market = model.market()
+    idx = np.arange(pop.n)
+    choice, opted_out = pop.choice.copy(), pop.opted_out.copy()
+    pop._decide(idx, market, pop.access(market), 0, np.random.default_rng(7), world)
+    chosen = pop.choice.copy()
+    assert not np.array_equal(chosen, choice)  # the draws matter: adopters do change models
+    pop.choice[:], pop.opted_out[:] = choice, opted_out
+    n_labs = market.available.size
+    pop.add_offering()
+    wider = market.columns([(j, {}) for j in range(n_labs)] + [(0, {"available": False})])
+    pop._decide(idx, wider, pop.access(wider), 0, np.random.default_rng(7), world)
+    np.testing.assert_array_equal(pop.choice, chosen)
+
+
 class NoNoise:
     """A Generator stand-in for ``_decide``: every Gumbel draw 0 (choices follow the weights and utilities)."""
 
